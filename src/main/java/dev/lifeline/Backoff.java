@@ -1,0 +1,183 @@
+package dev.lifeline;
+
+import java.time.Duration;
+import java.util.Objects;
+import java.util.Optional;
+
+/**
+ * The built-in {@link RetryPolicy}: exponential backoff with jitter and an optional per-outage
+ * attempt budget. Immutable; every {@code with}-style method returns a new value.
+ *
+ * <p>The delay before retry {@code n} (1-based) is
+ *
+ * <pre>
+ *   base  = min(maxDelay, initialDelay × multiplier^(n-1))
+ *   delay = base × (1 − jitter × u)      u uniform in [0, 1) from the socket's Random
+ * </pre>
+ *
+ * Jitter is applied <em>after</em> the cap, so clients stay spread out once they all reach {@code
+ * maxDelay}, and the first retry is randomised too, so a fleet does not come back as a herd when a
+ * server restarts.
+ *
+ * <p>Defaults ({@link #defaults()}): initial delay 1 s, multiplier 2, max delay 30 s, jitter 0.5,
+ * unlimited attempts.
+ *
+ * <pre>{@code
+ * Backoff.exponential(Duration.ofSeconds(1), Duration.ofSeconds(30)).maxAttempts(10)
+ * }</pre>
+ */
+public final class Backoff implements RetryPolicy {
+  private static final int UNLIMITED = Integer.MAX_VALUE;
+  private static final Backoff DEFAULTS =
+      new Backoff(Duration.ofSeconds(1), Duration.ofSeconds(30), 2.0, 0.5, UNLIMITED);
+
+  private final Duration initialDelay;
+  private final Duration maxDelay;
+  private final double multiplier;
+  private final double jitter;
+  private final int maxAttempts;
+
+  private Backoff(
+      Duration initialDelay, Duration maxDelay, double multiplier, double jitter, int maxAttempts) {
+    this.initialDelay = initialDelay;
+    this.maxDelay = maxDelay;
+    this.multiplier = multiplier;
+    this.jitter = jitter;
+    this.maxAttempts = maxAttempts;
+  }
+
+  /** Returns the default backoff: 1 s doubling to 30 s, jitter 0.5, unlimited attempts. */
+  public static Backoff defaults() {
+    return DEFAULTS;
+  }
+
+  /**
+   * Returns exponential backoff from {@code initialDelay} to {@code maxDelay} with the default
+   * multiplier (2), jitter (0.5) and unlimited attempts.
+   *
+   * @throws IllegalArgumentException if {@code initialDelay} is not positive or {@code maxDelay} is
+   *     less than {@code initialDelay}
+   */
+  public static Backoff exponential(Duration initialDelay, Duration maxDelay) {
+    Objects.requireNonNull(initialDelay, "initialDelay");
+    Objects.requireNonNull(maxDelay, "maxDelay");
+    if (initialDelay.isNegative() || initialDelay.isZero()) {
+      throw new IllegalArgumentException("initialDelay must be > 0 but was " + initialDelay);
+    }
+    if (maxDelay.compareTo(initialDelay) < 0) {
+      throw new IllegalArgumentException(
+          "maxDelay must be >= initialDelay (" + initialDelay + ") but was " + maxDelay);
+    }
+    return new Backoff(initialDelay, maxDelay, DEFAULTS.multiplier, DEFAULTS.jitter, UNLIMITED);
+  }
+
+  /**
+   * Returns a copy with this growth factor per retry.
+   *
+   * @throws IllegalArgumentException unless {@code 1.0 <= multiplier <= 100} and finite
+   */
+  public Backoff multiplier(double multiplier) {
+    if (!(multiplier >= 1.0 && multiplier <= 100.0)) {
+      throw new IllegalArgumentException("multiplier must be in [1, 100] but was " + multiplier);
+    }
+    return new Backoff(initialDelay, maxDelay, multiplier, jitter, maxAttempts);
+  }
+
+  /**
+   * Returns a copy with this jitter: the fraction of each delay that is randomised (0 = none, 1 =
+   * anywhere between 0 and the full delay).
+   *
+   * @throws IllegalArgumentException unless {@code 0 <= jitter <= 1}
+   */
+  public Backoff jitter(double jitter) {
+    if (!(jitter >= 0.0 && jitter <= 1.0)) {
+      throw new IllegalArgumentException("jitter must be in [0, 1] but was " + jitter);
+    }
+    return new Backoff(initialDelay, maxDelay, multiplier, jitter, maxAttempts);
+  }
+
+  /**
+   * Returns a copy that gives up after {@code maxAttempts} retries within one outage. The budget is
+   * restored only when a connection proves healthy, so a server that accepts and drops at once is
+   * tried exactly {@code 1 + maxAttempts} times before the socket gives up.
+   *
+   * @throws IllegalArgumentException if {@code maxAttempts < 0}
+   */
+  public Backoff maxAttempts(int maxAttempts) {
+    if (maxAttempts < 0) {
+      throw new IllegalArgumentException("maxAttempts must be >= 0 but was " + maxAttempts);
+    }
+    return new Backoff(initialDelay, maxDelay, multiplier, jitter, maxAttempts);
+  }
+
+  /** Returns a copy that never runs out of attempts (the default). */
+  public Backoff unlimitedAttempts() {
+    return new Backoff(initialDelay, maxDelay, multiplier, jitter, UNLIMITED);
+  }
+
+  /** The delay before the first retry, before jitter. */
+  public Duration initialDelay() {
+    return initialDelay;
+  }
+
+  /** The cap on the delay, before jitter. */
+  public Duration maxDelay() {
+    return maxDelay;
+  }
+
+  /** The growth factor per retry. */
+  public double multiplier() {
+    return multiplier;
+  }
+
+  /** The randomised fraction of each delay. */
+  public double jitter() {
+    return jitter;
+  }
+
+  /** The retry budget per outage; {@link Integer#MAX_VALUE} means unlimited. */
+  public int maxAttempts() {
+    return maxAttempts;
+  }
+
+  /**
+   * Returns the capped delay before retry {@code attempt}, before jitter: {@code min(maxDelay,
+   * initialDelay × multiplier^(attempt-1))}.
+   */
+  public Duration baseDelay(int attempt) {
+    if (attempt < 1) throw new IllegalArgumentException("attempt < 1: " + attempt);
+    double nanos = initialDelay.toNanos() * Math.pow(multiplier, attempt - 1);
+    double cap = maxDelay.toNanos();
+    return Duration.ofNanos((long) Math.min(nanos, cap)); // NaN/infinity can't occur: multiplier <= 100
+  }
+
+  @Override
+  public Optional<Duration> nextDelay(RetryContext context) {
+    if (context.attempt() > maxAttempts) return Optional.empty();
+    long base = baseDelay(context.attempt()).toNanos();
+    double u = jitter == 0.0 ? 0.0 : context.random().nextDouble();
+    return Optional.of(Duration.ofNanos((long) (base * (1.0 - jitter * u))));
+  }
+
+  @Override
+  public boolean equals(Object o) {
+    return o instanceof Backoff b
+        && initialDelay.equals(b.initialDelay)
+        && maxDelay.equals(b.maxDelay)
+        && Double.compare(multiplier, b.multiplier) == 0
+        && Double.compare(jitter, b.jitter) == 0
+        && maxAttempts == b.maxAttempts;
+  }
+
+  @Override
+  public int hashCode() {
+    return Objects.hash(initialDelay, maxDelay, multiplier, jitter, maxAttempts);
+  }
+
+  @Override
+  public String toString() {
+    return "Backoff.exponential(" + initialDelay + ", " + maxDelay + ").multiplier(" + multiplier
+        + ").jitter(" + jitter + ")"
+        + (maxAttempts == UNLIMITED ? "" : ".maxAttempts(" + maxAttempts + ")");
+  }
+}

@@ -1,0 +1,19 @@
+package dev.lifeline;
+
+/**
+ * Base type of every exception Lifeline creates. Unchecked: they arrive through RxJava's {@code
+ * onError} and in {@link ConnectionState} values rather than being thrown at callers.
+ */
+public class LifelineException extends RuntimeException {
+  private static final long serialVersionUID = 1L;
+
+  /** Creates an exception with a message and an optional cause. */
+  public LifelineException(String message, Throwable cause) {
+    super(message, cause);
+  }
+
+  /** Creates an exception with a message. */
+  public LifelineException(String message) {
+    super(message);
+  }
+}

@@ -1,0 +1,378 @@
+package dev.lifeline;
+
+import dev.lifeline.internal.Config;
+import dev.lifeline.internal.DefaultClient;
+import dev.lifeline.internal.RealReconnectingSocket;
+import io.reactivex.rxjava3.core.Completable;
+import io.reactivex.rxjava3.core.Observable;
+import io.reactivex.rxjava3.core.Scheduler;
+import io.reactivex.rxjava3.schedulers.Schedulers;
+import java.time.Duration;
+import java.util.Locale;
+import java.util.Objects;
+import java.util.Random;
+import java.util.function.Function;
+import java.util.function.Predicate;
+import java.util.function.Supplier;
+import okhttp3.HttpUrl;
+import okhttp3.OkHttpClient;
+import okhttp3.Request;
+import okio.ByteString;
+
+/**
+ * A WebSocket that stays connected: it notices a dead connection, reconnects with jittered backoff,
+ * and gives up with a typed error only when an outage has used its whole budget or a failure
+ * cannot be fixed by retrying.
+ *
+ * <h2>Lifecycle</h2>
+ *
+ * <ul>
+ *   <li><b>Idle</b> until {@link #connect()}.
+ *   <li><b>Connecting</b>: one attempt runs (TCP, TLS, HTTP upgrade, then the ready hook) under
+ *       one deadline.
+ *   <li><b>Connected</b>: messages flow. A heartbeat watches for silence.
+ *   <li><b>WaitingToReconnect</b>: the connection dropped or the attempt failed; the next attempt
+ *       starts after a delay from the retry policy.
+ *   <li><b>Failed</b>: the socket gave up; {@link #messages()} signals a {@link GaveUpException}.
+ *       {@code connect()} starts again with a full budget.
+ *   <li><b>Closed</b>: {@link #close()} was called; both streams complete. Terminal.
+ * </ul>
+ *
+ * <h2>Threads</h2>
+ *
+ * Lifeline starts no threads of its own. Messages are emitted on OkHttp's reader thread, with no
+ * extra hop: a subscriber that needs another thread uses {@code observeOn}. Timers (heartbeat,
+ * backoff, deadlines) run on the {@link Builder#scheduler(Scheduler) scheduler}, {@link
+ * Schedulers#computation()} by default. State changes are processed one at a time, in order, on
+ * whichever thread caused them (a caller of {@code connect()}, OkHttp's thread, a timer); no lock
+ * is held while your code runs, so you may call any method of the socket from any callback. All
+ * methods are safe to call from any thread.
+ *
+ * <h2>Sending</h2>
+ *
+ * {@link #send(String)} hands the message to OkHttp when the socket is {@code Connected} and
+ * returns false otherwise. "Sent" means "enqueued in OkHttp": a message written to a connection
+ * that then dies is lost.
+ *
+ * <pre>{@code
+ * ReconnectingSocket socket = ReconnectingSocket.builder("wss://example.com/feed")
+ *     .heartbeat(Heartbeat.application(Duration.ofSeconds(15), Duration.ofSeconds(10),
+ *         "{\"type\":\"ping\"}", "{\"type\":\"pong\"}"))
+ *     .retryPolicy(Backoff.exponential(Duration.ofSeconds(1), Duration.ofSeconds(30)).maxAttempts(10))
+ *     .build();
+ * socket.messages().subscribe(m -> ..., error -> ...);
+ * socket.connect();
+ * }</pre>
+ */
+public interface ReconnectingSocket extends AutoCloseable {
+
+  /**
+   * Builds a socket with every default, connects it, and returns it. Subscribe to {@link
+   * #messages()} on the same thread right after this returns and you see every message: the first
+   * one cannot arrive before the HTTP upgrade completes on another thread, which takes at least a
+   * network round trip.
+   *
+   * @throws IllegalArgumentException if {@code url} is not a ws, wss, http or https URL
+   */
+  static ReconnectingSocket connect(String url) {
+    ReconnectingSocket socket = builder(url).build();
+    socket.connect();
+    return socket;
+  }
+
+  /**
+   * Returns a builder for a socket to {@code url} (ws, wss, http or https).
+   *
+   * @throws IllegalArgumentException if {@code url} is not a valid URL of one of those schemes
+   */
+  static Builder builder(String url) {
+    Request request = new Request.Builder().url(parseUrl(url)).build();
+    return new Builder(() -> request);
+  }
+
+  /**
+   * Returns a builder for a socket that opens every connection with {@code request} (its headers
+   * included).
+   *
+   * @throws IllegalArgumentException if the request's method is not GET
+   */
+  static Builder builder(Request request) {
+    Objects.requireNonNull(request, "request");
+    if (!"GET".equals(request.method())) {
+      throw new IllegalArgumentException("a WebSocket request must be GET but was " + request.method());
+    }
+    return new Builder(() -> request);
+  }
+
+  /**
+   * Returns a builder for a socket that asks {@code requests} for a fresh {@link Request} before
+   * every attempt, after the backoff delay: a new token, another URL. The supplier runs on the
+   * thread that processes the socket's events; if it throws, the attempt fails with that
+   * exception, classified like any other failure.
+   */
+  static Builder builder(Supplier<Request> requests) {
+    return new Builder(Objects.requireNonNull(requests, "requests"));
+  }
+
+  /**
+   * Inbound messages from every connection this socket makes: a hot stream that survives
+   * reconnects. Subscribe before {@link #connect()} to see every message.
+   *
+   * <ul>
+   *   <li>Emits on OkHttp's reader thread, in the order the server sent.
+   *   <li>Never signals an error for a transient failure (a drop is followed by a reconnect).
+   *   <li>Signals a {@link GaveUpException} once when the socket gives up; subscribers that arrive
+   *       afterwards see the messages of the next {@code connect()}.
+   *   <li>Completes on {@link #close()}.
+   * </ul>
+   *
+   * Application pongs matched by the heartbeat are not emitted.
+   */
+  Observable<Message> messages();
+
+  /**
+   * The socket's states, starting with the current one (replayed to each new subscriber). Emitted
+   * on the thread that processed the change; never signals an error; completes after {@link
+   * ConnectionState.Closed}.
+   */
+  Observable<ConnectionState> states();
+
+  /** The current state. */
+  ConnectionState state();
+
+  /**
+   * Round-trip times of application heartbeat pings, measured from when the ping left OkHttp's send
+   * queue to when its pong arrived. Emitted on OkHttp's reader thread; completes on {@link
+   * #close()}. Only an {@linkplain Heartbeat#application application heartbeat} measures these.
+   */
+  Observable<Duration> roundTripTimes();
+
+  /**
+   * Starts connecting if the socket is {@code Idle} or {@code Failed}; does nothing if it is
+   * already connecting, connected or waiting to reconnect. After a give-up this starts a fresh
+   * outage budget. Returns at once; watch {@link #states()} for progress.
+   *
+   * @throws IllegalStateException if the socket is closed
+   */
+  void connect();
+
+  /**
+   * Closes the connection gracefully (code 1000), cancels any pending attempt or wait, and stops
+   * reconnecting; the socket becomes {@code Idle} and may {@link #connect()} again. Messages
+   * already handed to OkHttp are sent before the close frame; nothing else is queued. Does nothing
+   * if already idle or closed.
+   */
+  void disconnect();
+
+  /**
+   * Terminal: closes the connection gracefully (code 1000), cancels every timer, completes {@link
+   * #messages()}, {@link #roundTripTimes()} and, after emitting {@link ConnectionState.Closed},
+   * {@link #states()}. Idempotent.
+   */
+  @Override
+  void close();
+
+  /**
+   * If the socket is waiting to reconnect, starts the next attempt now instead of after the
+   * remaining delay: use it when the platform says the network came back. The outage's attempt
+   * count is not reset. Does nothing in any other state.
+   */
+  void reconnectNow();
+
+  /**
+   * Sends a text message if the socket is {@code Connected}. Returns true if OkHttp accepted it
+   * into its send queue; false if the socket is not connected or the connection is closing. A
+   * false return means the message was not sent.
+   */
+  boolean send(String text);
+
+  /** Sends a binary message; see {@link #send(String)}. */
+  boolean send(ByteString bytes);
+
+  /**
+   * Configures a {@link ReconnectingSocket}. Every setter validates its argument at once and
+   * throws {@link IllegalArgumentException} or {@link NullPointerException} with a message that
+   * says what was expected.
+   */
+  final class Builder {
+    private final Supplier<Request> requests;
+    private OkHttpClient client;
+    private Scheduler scheduler = Schedulers.computation();
+    private Heartbeat heartbeat = Heartbeat.defaults();
+    private RetryPolicy retryPolicy = Backoff.defaults();
+    private Predicate<? super Throwable> retryIf = Failures::isRetryable;
+    private Duration retryAfterCeiling = Duration.ofMinutes(5);
+    private Duration stableAfter = Duration.ofSeconds(5);
+    private Duration attemptTimeout = Duration.ofSeconds(20);
+    private Function<? super Session, ? extends Completable> onReady;
+    private Random random;
+
+    Builder(Supplier<Request> requests) {
+      this.requests = requests;
+    }
+
+    /**
+     * The OkHttp client to connect with. Default: a client shared by every socket built without
+     * one, whose dispatcher has no limit on concurrent calls.
+     *
+     * <p>OkHttp's {@code Dispatcher} counts each open WebSocket against {@code maxRequests} (64 by
+     * default): the 65th socket waits silently, and plain HTTP calls on that client starve too. If
+     * your client opens many sockets, give it a dispatcher with a higher {@code maxRequests}, or on
+     * JDK 21+ a virtual-thread executor ({@code new Dispatcher(Executors.newVirtualThreadPerTaskExecutor())}).
+     * Lifeline derives its own client from yours (same pool and dispatcher) to count bytes on its
+     * sockets and to set the protocol ping interval.
+     */
+    public Builder client(OkHttpClient client) {
+      this.client = Objects.requireNonNull(client, "client");
+      return this;
+    }
+
+    /**
+     * The scheduler for heartbeats, backoff delays and deadlines, and whose clock the socket reads.
+     * Default {@link Schedulers#computation()}. Pass a {@code TestScheduler} to test in virtual
+     * time.
+     */
+    public Builder scheduler(Scheduler scheduler) {
+      this.scheduler = Objects.requireNonNull(scheduler, "scheduler");
+      return this;
+    }
+
+    /** How liveness is checked. Default {@code Heartbeat.protocol(15 s, 10 s)}. */
+    public Builder heartbeat(Heartbeat heartbeat) {
+      this.heartbeat = Objects.requireNonNull(heartbeat, "heartbeat");
+      return this;
+    }
+
+    /**
+     * How long to wait between attempts and when to give up. Default {@link Backoff#defaults()}: 1
+     * s doubling to 30 s, jitter 0.5, unlimited attempts.
+     */
+    public Builder retryPolicy(RetryPolicy retryPolicy) {
+      this.retryPolicy = Objects.requireNonNull(retryPolicy, "retryPolicy");
+      return this;
+    }
+
+    /**
+     * Which failures are retried; the others make the socket give up at once with a {@link
+     * TerminalFailureException}. Default {@link Failures#isRetryable(Throwable)}. Runs on the
+     * thread that processes the socket's events.
+     */
+    public Builder retryIf(Predicate<? super Throwable> retryable) {
+      this.retryIf = Objects.requireNonNull(retryable, "retryable");
+      return this;
+    }
+
+    /**
+     * The longest a server's {@code Retry-After} may make the socket wait. Default 5 minutes.
+     *
+     * @throws IllegalArgumentException if negative
+     */
+    public Builder retryAfterCeiling(Duration ceiling) {
+      this.retryAfterCeiling = requireNonNegative("retryAfterCeiling", ceiling);
+      return this;
+    }
+
+    /**
+     * How long a connection must stay up (and, with a heartbeat, have received something) before it
+     * counts as healthy and the outage's retry budget is restored. Default 5 s.
+     *
+     * @throws IllegalArgumentException if negative
+     */
+    public Builder stableAfter(Duration stableAfter) {
+      this.stableAfter = requireNonNegative("stableAfter", stableAfter);
+      return this;
+    }
+
+    /**
+     * The deadline of one attempt, from the moment it starts until the ready hook completes:
+     * dispatcher queue, TCP, TLS, HTTP upgrade and hook together. Default 20 s.
+     *
+     * @throws IllegalArgumentException if not positive
+     */
+    public Builder attemptTimeout(Duration attemptTimeout) {
+      requireNonNegative("attemptTimeout", attemptTimeout);
+      if (attemptTimeout.isZero()) {
+        throw new IllegalArgumentException("attemptTimeout must be > 0 but was " + attemptTimeout);
+      }
+      this.attemptTimeout = attemptTimeout;
+      return this;
+    }
+
+    /**
+     * A hook that runs on every (re)connect after the WebSocket opened and before the socket
+     * becomes {@code Connected}: authenticate, resubscribe. The attempt succeeds when the returned
+     * {@code Completable} completes, and fails with a {@link ReadyHookException} if it errors or
+     * the function throws. Called on OkHttp's thread that opened the connection or the thread
+     * processing the socket's events. Default: none.
+     */
+    public Builder onReady(Function<? super Session, ? extends Completable> hook) {
+      this.onReady = Objects.requireNonNull(hook, "hook");
+      return this;
+    }
+
+    /** The source of randomness for backoff jitter. Default a new {@link Random}. */
+    public Builder random(Random random) {
+      this.random = Objects.requireNonNull(random, "random");
+      return this;
+    }
+
+    /** Builds the socket, {@code Idle}. */
+    public ReconnectingSocket build() {
+      return new RealReconnectingSocket(
+          new Config(
+              requests,
+              client != null ? client : DefaultClient.get(),
+              scheduler,
+              heartbeat,
+              retryPolicy,
+              retryIf,
+              retryAfterCeiling,
+              stableAfter,
+              attemptTimeout,
+              onReady,
+              random != null ? random : new Random()));
+    }
+
+    private static Duration requireNonNegative(String name, Duration d) {
+      Objects.requireNonNull(d, name);
+      if (d.isNegative()) throw new IllegalArgumentException(name + " must be >= 0 but was " + d);
+      return d;
+    }
+  }
+
+  private static HttpUrl parseUrl(String url) {
+    Objects.requireNonNull(url, "url");
+    String lower = url.toLowerCase(Locale.ROOT);
+    String httpUrl;
+    if (lower.startsWith("ws:")) {
+      httpUrl = "http:" + url.substring(3);
+    } else if (lower.startsWith("wss:")) {
+      httpUrl = "https:" + url.substring(4);
+    } else if (lower.startsWith("http:") || lower.startsWith("https:")) {
+      httpUrl = url;
+    } else {
+      throw new IllegalArgumentException(
+          "expected a ws://, wss://, http:// or https:// URL but was: " + redactForError(url));
+    }
+    HttpUrl parsed = HttpUrl.parse(httpUrl);
+    if (parsed == null) {
+      throw new IllegalArgumentException("not a valid URL: " + redactForError(url));
+    }
+    return parsed;
+  }
+
+  /** Keeps tokens out of exception messages: drops everything after '?' or '#', and user info. */
+  private static String redactForError(String url) {
+    String s = url;
+    int cut = s.length();
+    for (char c : new char[] {'?', '#'}) {
+      int i = s.indexOf(c);
+      if (i >= 0) cut = Math.min(cut, i);
+    }
+    s = s.substring(0, cut);
+    int at = s.indexOf('@');
+    int scheme = s.indexOf("://");
+    if (at >= 0 && scheme >= 0 && at > scheme) s = s.substring(0, scheme + 3) + s.substring(at + 1);
+    return s;
+  }
+}

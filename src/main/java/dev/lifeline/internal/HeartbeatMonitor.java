@@ -1,0 +1,243 @@
+package dev.lifeline.internal;
+
+import dev.lifeline.Heartbeat;
+import dev.lifeline.HeartbeatTimeoutException;
+import dev.lifeline.Message;
+import io.reactivex.rxjava3.core.Scheduler;
+import io.reactivex.rxjava3.disposables.Disposable;
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Watches one connection for silence and declares it dead.
+ *
+ * <p>Threads: {@link #onFrame}, {@link #onPong} and {@link #setDelivering} are called on OkHttp's
+ * reader thread and only write volatile fields. Everything else runs as tasks on the socket's
+ * scheduler worker, one at a time; the fields marked "worker" are touched only there. Exactly one
+ * check task is scheduled at any time, at the next moment something can change.
+ *
+ * <p>Life is any inbound frame, inbound bytes of a frame still arriving (from {@link LinkActivity};
+ * an application heartbeat ignores reads small enough to be only a control frame), or the reader
+ * thread being busy in a subscriber (that silence is ours, not the network's).
+ */
+final class HeartbeatMonitor {
+  private static final long NONE = Long.MIN_VALUE;
+
+  /** What the monitor acts on: the connection it watches. */
+  interface Link {
+    /** OkHttp's {@code queueSize()}: payload bytes enqueued and not yet written. */
+    long queueSize();
+
+    /** Enqueues an application ping; false if OkHttp refused it. */
+    boolean sendPing(Message ping);
+
+    /** The connection is dead: cancel it and report {@code cause}. */
+    void dead(HeartbeatTimeoutException cause);
+
+    /** A pong arrived this long after its ping left the send queue. */
+    void roundTrip(Duration rtt);
+  }
+
+  private final Heartbeat heartbeat;
+  private final Heartbeat.Mode mode;
+  private final long intervalMs;
+  private final long timeoutMs;
+  private final long pollMs;
+  private final Scheduler.Worker worker;
+  private final LinkActivity activity; // null when the client's sockets can't be counted
+  private final Link link;
+
+  // Written by the reader thread.
+  private volatile long lastFrameAt = NONE;
+  private volatile boolean anyFrame;
+  private volatile boolean delivering;
+  private volatile boolean rttMeasured = true;
+
+  // Written by the worker, read by the reader thread for round-trip times.
+  private volatile long pingLeftQueueAt = NONE;
+
+  // Worker.
+  private long startedAt;
+  private boolean awaitingPong;
+  private long pingSentAt;
+  private long bytesAheadOfPing; // queue bytes up to and including the ping
+  private long writtenAtPing;
+  private long lastQueueSize;
+  private long lastBytesWritten;
+  private long queueProgressAt;
+  private volatile Disposable next = Disposable.disposed();
+  private volatile boolean stopped;
+
+  HeartbeatMonitor(
+      Heartbeat heartbeat, Scheduler.Worker worker, LinkActivity activity, Link link) {
+    this.heartbeat = heartbeat;
+    this.mode = heartbeat.mode();
+    this.intervalMs = heartbeat.interval().toMillis();
+    this.timeoutMs = heartbeat.timeout().toMillis();
+    this.pollMs = Math.max(1, timeoutMs / 10);
+    this.worker = worker;
+    this.activity = activity;
+    this.link = link;
+  }
+
+  /** Whether this monitor does anything at all. */
+  boolean enabled() {
+    return mode != Heartbeat.Mode.NONE;
+  }
+
+  /** Starts watching; call when the WebSocket opened. */
+  void start() {
+    if (!enabled()) return;
+    next =
+        worker.schedule(
+            () -> {
+              startedAt = now();
+              check();
+            });
+  }
+
+  /** Stops watching; idempotent, from any thread. */
+  void stop() {
+    stopped = true;
+    // The scheduled task may be replaced concurrently by check(); check() re-tests `stopped` after
+    // scheduling, so a task scheduled after this point disposes itself.
+    next.dispose();
+  }
+
+  /** Reader thread: a frame arrived (data or application pong). */
+  void onFrame() {
+    anyFrame = true;
+    if (enabled()) lastFrameAt = now();
+  }
+
+  /** Reader thread: an application pong arrived. */
+  void onPong() {
+    long leftAt = pingLeftQueueAt;
+    if (!rttMeasured && leftAt != NONE) {
+      rttMeasured = true;
+      link.roundTrip(Duration.ofMillis(Math.max(0, lastFrameAt - leftAt)));
+    }
+  }
+
+  /** Reader thread: a subscriber is (or no longer is) running on the reader thread. */
+  void setDelivering(boolean delivering) {
+    this.delivering = delivering;
+  }
+
+  /**
+   * Whether anything arrived since {@code since}: a frame, or (counted below OkHttp) bytes, which
+   * for a protocol heartbeat include pongs.
+   */
+  boolean sawLifeSince(long since) {
+    if (anyFrame) return true;
+    return activity != null && lifeFromBytes() > since;
+  }
+
+  private long lifeFromBytes() {
+    if (activity == null) return NONE;
+    return mode == Heartbeat.Mode.APPLICATION ? activity.lastBulkReadAt() : activity.lastReadAt();
+  }
+
+  private long now() {
+    return worker.now(TimeUnit.MILLISECONDS);
+  }
+
+  private void check() {
+    if (stopped) return;
+    long now = now();
+    if (delivering) lastFrameAt = now;
+    long life = Math.max(startedAt, Math.max(lastFrameAt, lifeFromBytes()));
+    switch (mode) {
+      case PASSIVE:
+        deadOrWait(now, life + timeoutMs, () -> "no inbound traffic for " + ms(timeoutMs)
+            + " (passive heartbeat)");
+        break;
+      case PROTOCOL:
+        deadOrWait(now, life + intervalMs + timeoutMs, () -> "no pong or other inbound traffic for "
+            + ms(intervalMs + timeoutMs) + " (OkHttp pings every " + ms(intervalMs) + ")");
+        break;
+      case APPLICATION:
+        checkApplication(now, life);
+        break;
+      default:
+        break;
+    }
+  }
+
+  private void checkApplication(long now, long life) {
+    if (awaitingPong && life >= pingSentAt) awaitingPong = false; // anything since the ping answers it
+    if (!awaitingPong) {
+      if (now - life < intervalMs) {
+        schedule(life + intervalMs - now);
+        return;
+      }
+      sendPing(now);
+    }
+    if (pingLeftQueueAt == NONE) {
+      long queue = link.queueSize();
+      long written = activity != null ? activity.bytesWritten() : 0;
+      boolean left = queue == 0 || (activity != null && written - writtenAtPing >= bytesAheadOfPing);
+      if (!left) {
+        // Still queued behind earlier messages. Bytes leaving the queue, or being written to the
+        // socket, show the link is draining: slow, not dead.
+        if (queue < lastQueueSize || written > lastBytesWritten) queueProgressAt = now;
+        lastQueueSize = queue;
+        lastBytesWritten = written;
+        long deadline = Math.max(pingSentAt, queueProgressAt) + timeoutMs;
+        if (now >= deadline) {
+          dead("the heartbeat ping was still queued behind " + queue + " bytes: nothing was written"
+              + " or received for " + ms(timeoutMs) + " (link silent for " + ms(now - life) + ")");
+        } else {
+          schedule(Math.min(deadline, now + pollMs) - now);
+        }
+        return;
+      }
+      pingLeftQueueAt = now;
+    }
+    long leftAt = pingLeftQueueAt;
+    deadOrWait(now, leftAt + timeoutMs, () -> "no pong or other inbound frame within "
+        + ms(timeoutMs) + " after the heartbeat ping left the send queue (link silent for "
+        + ms(now - life) + ")");
+  }
+
+  private void sendPing(long now) {
+    long ahead = link.queueSize();
+    Message ping = heartbeat.newPing();
+    awaitingPong = true;
+    pingSentAt = now;
+    rttMeasured = false;
+    if (ahead == 0) {
+      pingLeftQueueAt = now; // nothing ahead of it: the writer takes it at once
+    } else {
+      pingLeftQueueAt = NONE;
+      bytesAheadOfPing = ahead + ping.sizeInBytes();
+      writtenAtPing = activity != null ? activity.bytesWritten() : 0;
+      lastQueueSize = ahead + ping.sizeInBytes();
+      lastBytesWritten = writtenAtPing;
+      queueProgressAt = now;
+    }
+    link.sendPing(ping); // false means the connection is closing; its end is reported anyway
+  }
+
+  private void deadOrWait(long now, long deadline, java.util.function.Supplier<String> why) {
+    if (now >= deadline) {
+      dead(why.get());
+    } else {
+      schedule(deadline - now);
+    }
+  }
+
+  private void dead(String message) {
+    stopped = true;
+    link.dead(new HeartbeatTimeoutException(message));
+  }
+
+  private void schedule(long delayMs) {
+    next = worker.schedule(this::check, delayMs, TimeUnit.MILLISECONDS);
+    if (stopped) next.dispose();
+  }
+
+  private static String ms(long ms) {
+    return Durations.formatMillis(ms);
+  }
+}

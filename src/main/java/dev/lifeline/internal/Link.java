@@ -1,0 +1,210 @@
+package dev.lifeline.internal;
+
+import dev.lifeline.Heartbeat;
+import dev.lifeline.HeartbeatTimeoutException;
+import dev.lifeline.Message;
+import dev.lifeline.ServerClosedException;
+import dev.lifeline.Session;
+import io.reactivex.rxjava3.core.Observable;
+import io.reactivex.rxjava3.core.Scheduler;
+import io.reactivex.rxjava3.disposables.Disposable;
+import io.reactivex.rxjava3.exceptions.Exceptions;
+import io.reactivex.rxjava3.subjects.PublishSubject;
+import io.reactivex.rxjava3.subjects.Subject;
+import java.time.Duration;
+import java.util.concurrent.atomic.AtomicReference;
+import okhttp3.Response;
+import okhttp3.WebSocket;
+import okhttp3.WebSocketListener;
+import okio.ByteString;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One connection attempt and, if it opens, the connection: OkHttp's listener for one {@link
+ * WebSocket}, the {@link Session} handed to the ready hook, and what the heartbeat watches.
+ *
+ * <p>OkHttp's callbacks become events on the socket's serial loop, except inbound messages, which
+ * go straight from the reader thread to subscribers (no hop on the hot path). Once the loop has
+ * ended this link ({@link #ended}), its callbacks are ignored: a late callback from an earlier
+ * attempt never touches the current connection.
+ */
+final class Link extends WebSocketListener implements Session, HeartbeatMonitor.Link {
+  private static final Logger log = LoggerFactory.getLogger("dev.lifeline.ReconnectingSocket");
+
+  final RealReconnectingSocket socket;
+  final int attempt;
+  final HeartbeatMonitor monitor;
+  private final Heartbeat heartbeat;
+  private final boolean matchPongs;
+  private final Subject<Message> sessionMessages = PublishSubject.<Message>create().toSerialized();
+  private final AtomicReference<Throwable> killedBy = new AtomicReference<>();
+
+  // Written by the socket's loop; read by OkHttp's threads.
+  volatile WebSocket webSocket;
+  volatile boolean ended;
+  volatile boolean healthPending;
+
+  // Loop-confined.
+  boolean opened;
+  boolean ready;
+  long openedAt;
+  Response handshake;
+  Disposable hook = Disposable.disposed();
+
+  Link(
+      RealReconnectingSocket socket,
+      int attempt,
+      Heartbeat heartbeat,
+      Scheduler.Worker worker,
+      LinkActivity activity) {
+    this.socket = socket;
+    this.attempt = attempt;
+    this.heartbeat = heartbeat;
+    this.matchPongs = heartbeat.mode() == Heartbeat.Mode.APPLICATION;
+    this.monitor = new HeartbeatMonitor(heartbeat, worker, activity, this);
+  }
+
+  /**
+   * Ends this connection from our side with {@code cause}: the first caller wins, cancels the
+   * WebSocket (no graceful close: on a dead link that waits up to a minute) and so makes OkHttp's
+   * own failure report carry {@code cause}.
+   */
+  boolean kill(Throwable cause) {
+    if (!killedBy.compareAndSet(null, cause)) return false;
+    WebSocket ws = webSocket;
+    if (ws != null) ws.cancel();
+    return true;
+  }
+
+  /** Completes the session's message stream; the loop calls this when it ends the link. */
+  void finish() {
+    ended = true;
+    monitor.stop();
+    hook.dispose();
+    sessionMessages.onComplete();
+  }
+
+  // --- OkHttp callbacks ---------------------------------------------------------------------
+
+  @Override
+  public void onOpen(WebSocket webSocket, Response response) {
+    socket.submit(() -> socket.opened(this, response));
+  }
+
+  @Override
+  public void onMessage(WebSocket webSocket, String text) {
+    if (!ended) receive(Message.text(text));
+  }
+
+  @Override
+  public void onMessage(WebSocket webSocket, ByteString bytes) {
+    if (!ended) receive(Message.binary(bytes));
+  }
+
+  private void receive(Message message) {
+    monitor.onFrame();
+    if (healthPending) {
+      healthPending = false;
+      socket.submit(() -> socket.checkHealthy(this));
+    }
+    if (matchPongs && heartbeat.isPong(message)) {
+      monitor.onPong();
+      return;
+    }
+    if (log.isTraceEnabled()) log.trace("{} received {}", socket.name(), describe(message));
+    monitor.setDelivering(true);
+    try {
+      socket.deliver(message);
+      if (sessionMessages.hasObservers()) sessionMessages.onNext(message);
+    } catch (Throwable t) {
+      // An Observer must not throw from onNext; if one does, keep the connection (OkHttp would
+      // fail it) and report the bug.
+      Exceptions.throwIfFatal(t);
+      log.error("{} a message subscriber threw; the message is dropped for it", socket.name(), t);
+    } finally {
+      monitor.setDelivering(false);
+    }
+  }
+
+  @Override
+  public void onClosing(WebSocket webSocket, int code, String reason) {
+    // OkHttp does not answer the server's close frame for us; until we do, the connection lingers.
+    try {
+      webSocket.close(isSendableCloseCode(code) ? code : 1000, null);
+    } catch (IllegalArgumentException ignored) {
+      webSocket.close(1000, null);
+    }
+    socket.submit(() -> socket.linkEnded(this, new ServerClosedException(code, reason)));
+  }
+
+  @Override
+  public void onClosed(WebSocket webSocket, int code, String reason) {
+    socket.submit(() -> socket.linkEnded(this, new ServerClosedException(code, reason)));
+  }
+
+  @Override
+  public void onFailure(WebSocket webSocket, Throwable t, Response response) {
+    Throwable ours = killedBy.get();
+    Throwable cause = ours != null ? ours : socket.describeFailure(t, response);
+    socket.submit(() -> socket.linkEnded(this, cause));
+  }
+
+  // --- Session -------------------------------------------------------------------------------
+
+  @Override
+  public Response handshake() {
+    return handshake;
+  }
+
+  @Override
+  public boolean send(String text) {
+    WebSocket ws = webSocket;
+    return !ended && ws != null && ws.send(text);
+  }
+
+  @Override
+  public boolean send(ByteString bytes) {
+    WebSocket ws = webSocket;
+    return !ended && ws != null && ws.send(bytes);
+  }
+
+  @Override
+  public Observable<Message> messages() {
+    return sessionMessages.hide();
+  }
+
+  // --- HeartbeatMonitor.Link -------------------------------------------------------------------
+
+  @Override
+  public long queueSize() {
+    WebSocket ws = webSocket;
+    return ws == null ? 0 : ws.queueSize();
+  }
+
+  @Override
+  public boolean sendPing(Message ping) {
+    if (log.isDebugEnabled()) log.debug("{} heartbeat ping", socket.name());
+    return ping instanceof Message.Text t ? send(t.text()) : send(((Message.Binary) ping).bytes());
+  }
+
+  @Override
+  public void dead(HeartbeatTimeoutException cause) {
+    if (kill(cause)) socket.submit(() -> socket.linkEnded(this, cause));
+  }
+
+  @Override
+  public void roundTrip(Duration rtt) {
+    socket.roundTrip(rtt);
+  }
+
+  private static boolean isSendableCloseCode(int code) {
+    // RFC 6455 7.4: 1004-1006 and 1015-2999 are reserved and may not be sent.
+    return code >= 1000 && code < 5000 && !(code >= 1004 && code <= 1006)
+        && !(code >= 1015 && code <= 2999);
+  }
+
+  static String describe(Message m) {
+    return m instanceof Message.Text t ? "text: " + t.text() : "binary: " + ((Message.Binary) m).bytes().hex();
+  }
+}

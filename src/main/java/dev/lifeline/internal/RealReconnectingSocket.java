@@ -1,0 +1,501 @@
+package dev.lifeline.internal;
+
+import dev.lifeline.AttemptTimeoutException;
+import dev.lifeline.ConnectionState;
+import dev.lifeline.ConnectionState.Connected;
+import dev.lifeline.ConnectionState.Connecting;
+import dev.lifeline.ConnectionState.Failed;
+import dev.lifeline.ConnectionState.WaitingToReconnect;
+import dev.lifeline.GaveUpException;
+import dev.lifeline.HandshakeException;
+import dev.lifeline.Heartbeat;
+import dev.lifeline.HeartbeatTimeoutException;
+import dev.lifeline.Message;
+import dev.lifeline.ReadyHookException;
+import dev.lifeline.ReconnectingSocket;
+import dev.lifeline.RetriesExhaustedException;
+import dev.lifeline.RetryContext;
+import dev.lifeline.TerminalFailureException;
+import io.reactivex.rxjava3.core.Completable;
+import io.reactivex.rxjava3.core.Observable;
+import io.reactivex.rxjava3.core.Scheduler;
+import io.reactivex.rxjava3.disposables.Disposable;
+import io.reactivex.rxjava3.exceptions.Exceptions;
+import io.reactivex.rxjava3.subjects.BehaviorSubject;
+import io.reactivex.rxjava3.subjects.PublishSubject;
+import io.reactivex.rxjava3.subjects.Subject;
+import java.net.SocketTimeoutException;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import javax.net.SocketFactory;
+import okhttp3.OkHttpClient;
+import okhttp3.Request;
+import okhttp3.Response;
+import okhttp3.WebSocket;
+import okio.ByteString;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The state machine behind {@link ReconnectingSocket}.
+ *
+ * <p><b>Threads.</b> Every state change runs as an event on a serial loop: {@link #submit} queues
+ * it and the first thread to arrive drains the queue, one event at a time, in order. Fields marked
+ * "loop" are touched only by events, so they need no lock, and no lock is ever held while user
+ * code (subscribers, the request supplier, the retry policy, the ready hook) runs. A user callback
+ * that calls back into the socket just queues another event, run when the current one returns.
+ *
+ * <p>Inbound messages bypass the loop: {@link Link} hands them to {@link #deliver} on OkHttp's
+ * reader thread. The message subject is serialized, so a reader of an earlier connection that is
+ * still inside a slow subscriber cannot overlap with the next connection's reader.
+ */
+public final class RealReconnectingSocket implements ReconnectingSocket {
+  private static final Logger log = LoggerFactory.getLogger(ReconnectingSocket.class);
+  private static final Duration HEALTH_RECHECK = Duration.ofSeconds(1);
+
+  private final Config config;
+  private final OkHttpClient client;
+  private final LinkActivity activity;
+  private final Scheduler.Worker worker;
+  private final BehaviorSubject<ConnectionState> states =
+      BehaviorSubject.createDefault(ConnectionState.IDLE);
+  private final Subject<Duration> roundTrips = PublishSubject.<Duration>create().toSerialized();
+  private final Observable<Message> messagesView;
+  private final ConcurrentLinkedQueue<Runnable> events = new ConcurrentLinkedQueue<>();
+  private final AtomicInteger wip = new AtomicInteger();
+
+  private volatile Subject<Message> messages = newMessageSubject();
+  private volatile ConnectionState state = ConnectionState.IDLE;
+  private volatile Link connected; // the link sends go to; null unless Connected
+  private volatile boolean closed;
+  private volatile String name;
+
+  // Loop.
+  private boolean wanted; // between connect() and disconnect()/give-up/close()
+  private Link current; // the attempt or connection in progress
+  private int retries; // retries made in the current outage
+  private long outageStartedAt = -1;
+  private boolean everConnected; // whether an attempt of this outage opened
+  private Disposable retryTimer = Disposable.disposed();
+  private Disposable attemptTimer = Disposable.disposed();
+  private Disposable healthTimer = Disposable.disposed();
+
+  /** Creates an idle socket. */
+  public RealReconnectingSocket(Config config) {
+    this.config = config;
+    this.worker = config.scheduler().createWorker();
+    OkHttpClient base = config.client();
+    OkHttpClient.Builder derived = base.newBuilder();
+    if (base.socketFactory() == SocketFactory.getDefault()) {
+      Scheduler scheduler = config.scheduler();
+      activity = new LinkActivity(() -> scheduler.now(TimeUnit.MILLISECONDS));
+      derived.socketFactory(new CountingSocketFactory(activity));
+    } else {
+      activity = null; // a custom SocketFactory: only whole frames count as life
+    }
+    if (config.heartbeat().mode() == Heartbeat.Mode.PROTOCOL) {
+      derived.pingInterval(config.heartbeat().interval());
+    }
+    this.client = derived.build();
+    this.messagesView = Observable.defer(() -> messages);
+    this.name = "socket";
+  }
+
+  private static Subject<Message> newMessageSubject() {
+    return PublishSubject.<Message>create().toSerialized();
+  }
+
+  // --- Public API ------------------------------------------------------------------------------
+
+  @Override
+  public Observable<Message> messages() {
+    return messagesView;
+  }
+
+  @Override
+  public Observable<ConnectionState> states() {
+    return states.hide();
+  }
+
+  @Override
+  public ConnectionState state() {
+    return state;
+  }
+
+  @Override
+  public Observable<Duration> roundTripTimes() {
+    return roundTrips.hide();
+  }
+
+  @Override
+  public void connect() {
+    if (closed) throw new IllegalStateException("connect() on a closed socket: build a new one");
+    submit(this::doConnect);
+  }
+
+  @Override
+  public void disconnect() {
+    submit(this::doDisconnect);
+  }
+
+  @Override
+  public void close() {
+    closed = true;
+    submit(this::doClose);
+  }
+
+  @Override
+  public void reconnectNow() {
+    submit(this::doReconnectNow);
+  }
+
+  @Override
+  public boolean send(String text) {
+    Link link = connected;
+    if (link == null) return false;
+    if (log.isTraceEnabled()) log.trace("{} sending text: {}", name, text);
+    return link.send(text);
+  }
+
+  @Override
+  public boolean send(ByteString bytes) {
+    Link link = connected;
+    if (link == null) return false;
+    if (log.isTraceEnabled()) log.trace("{} sending binary: {}", name, bytes.hex());
+    return link.send(bytes);
+  }
+
+  @Override
+  public String toString() {
+    return "ReconnectingSocket(" + name + ", " + state + ")";
+  }
+
+  // --- Serial loop -----------------------------------------------------------------------------
+
+  void submit(Runnable event) {
+    events.offer(event);
+    if (wip.getAndIncrement() != 0) return;
+    int missed = 1;
+    do {
+      Runnable next;
+      while ((next = events.poll()) != null) {
+        try {
+          next.run();
+        } catch (Throwable t) {
+          Exceptions.throwIfFatal(t);
+          log.error("{} internal error while processing an event", name, t);
+        }
+      }
+      missed = wip.addAndGet(-missed);
+    } while (missed != 0);
+  }
+
+  /** Timers only ever queue an event; the loop decides whether it still matters. */
+  private Disposable after(Duration delay, Runnable event) {
+    return worker.schedule(() -> submit(event), delay.toNanos(), TimeUnit.NANOSECONDS);
+  }
+
+  private long now() {
+    return config.scheduler().now(TimeUnit.MILLISECONDS);
+  }
+
+  String name() {
+    return name;
+  }
+
+  private void setState(ConnectionState next) {
+    state = next;
+    if (next instanceof Connected || next instanceof Failed) {
+      log.info("{} {}", name, next);
+    } else if (next instanceof WaitingToReconnect w) {
+      log.info("{} waiting {} before retry {}: {}", name, Durations.format(w.delay()), w.attempt(),
+          w.cause().toString());
+    } else {
+      log.debug("{} {}", name, next);
+    }
+    states.onNext(next);
+  }
+
+  // --- Events from the API ---------------------------------------------------------------------
+
+  private void doConnect() {
+    if (closed || wanted) return;
+    wanted = true;
+    resetOutage();
+    startAttempt(0);
+  }
+
+  private void doDisconnect() {
+    if (!wanted) return;
+    stopEverything(1000, "disconnect");
+    setState(ConnectionState.IDLE);
+  }
+
+  private void doClose() {
+    if (state instanceof ConnectionState.Closed) return;
+    stopEverything(1000, "close");
+    setState(ConnectionState.CLOSED);
+    states.onComplete();
+    messages.onComplete();
+    roundTrips.onComplete();
+    worker.dispose();
+  }
+
+  private void doReconnectNow() {
+    if (state instanceof WaitingToReconnect w) {
+      log.debug("{} reconnecting now instead of after the remaining delay", name);
+      startAttempt(w.attempt());
+    }
+  }
+
+  private void stopEverything(int code, String why) {
+    wanted = false;
+    retryTimer.dispose();
+    Link link = current;
+    if (link != null) {
+      endLink(link);
+      WebSocket ws = link.webSocket;
+      if (ws != null) {
+        if (link.opened) {
+          ws.close(code, why);
+        } else {
+          ws.cancel();
+        }
+      }
+    }
+    resetOutage();
+  }
+
+  // --- Attempts --------------------------------------------------------------------------------
+
+  private void startAttempt(int attempt) {
+    retryTimer.dispose();
+    setState(new Connecting(attempt));
+    Request request;
+    try {
+      request = Objects.requireNonNull(config.requests().get(), "request supplier returned null");
+    } catch (Throwable t) {
+      Exceptions.throwIfFatal(t);
+      log.debug("{} request supplier failed", name, t);
+      failed(t);
+      return;
+    }
+    name = Urls.redact(request.url());
+    Link link = new Link(this, attempt, config.heartbeat(), worker, activity);
+    current = link;
+    attemptTimer = after(config.attemptTimeout(), () -> attemptTimedOut(link));
+    link.webSocket = client.newWebSocket(request, link);
+  }
+
+  void opened(Link link, Response response) {
+    if (link != current) {
+      link.webSocket.cancel(); // an attempt we already gave up on
+      return;
+    }
+    link.opened = true;
+    link.openedAt = now();
+    link.handshake = response;
+    log.debug("{} upgrade accepted (HTTP {})", name, response.code());
+    link.monitor.start();
+    if (config.onReady() == null) {
+      becomeConnected(link);
+      return;
+    }
+    Completable hook;
+    try {
+      hook = Objects.requireNonNull(config.onReady().apply(link), "ready hook returned null");
+    } catch (Throwable t) {
+      Exceptions.throwIfFatal(t);
+      failLink(link, new ReadyHookException(t));
+      return;
+    }
+    link.hook =
+        hook.subscribe(
+            () -> submit(() -> readyHookCompleted(link)),
+            e -> submit(() -> failLink(link, new ReadyHookException(e))));
+  }
+
+  private void readyHookCompleted(Link link) {
+    if (link == current) becomeConnected(link);
+  }
+
+  private void becomeConnected(Link link) {
+    attemptTimer.dispose();
+    link.ready = true;
+    connected = link;
+    setState(new Connected(Instant.ofEpochMilli(now())));
+    healthTimer = after(config.stableAfter(), () -> checkHealthy(link));
+  }
+
+  /**
+   * A connection is healthy once it has been up for {@code stableAfter} and, with a heartbeat, has
+   * received something. Only then is the outage over and the retry budget restored, so a server
+   * that accepts and drops at once cannot keep the socket retrying forever.
+   */
+  void checkHealthy(Link link) {
+    if (link != current || !link.ready) return;
+    if (now() - link.openedAt < config.stableAfter().toMillis()) return; // a frame came early
+    if (!link.monitor.enabled() || link.monitor.sawLifeSince(link.openedAt)) {
+      link.healthPending = false;
+      healthTimer.dispose();
+      if (retries > 0 || outageStartedAt >= 0) {
+        log.debug("{} connection healthy: retry budget restored", name);
+      }
+      resetOutage();
+      return;
+    }
+    // Up long enough but nothing received yet: the next frame (or bytes, checked here) decides.
+    link.healthPending = true;
+    healthTimer = after(HEALTH_RECHECK, () -> checkHealthy(link));
+  }
+
+  private void attemptTimedOut(Link link) {
+    if (link != current || link.ready) return;
+    String stage =
+        link.opened
+            ? "the ready hook to complete"
+            : "the WebSocket upgrade (dispatcher queue, TCP, TLS, HTTP 101)";
+    AttemptTimeoutException cause = new AttemptTimeoutException(config.attemptTimeout(), stage);
+    failLink(link, cause);
+  }
+
+  private void failLink(Link link, Throwable cause) {
+    if (link != current) return;
+    link.kill(cause);
+    linkEnded(link, cause);
+  }
+
+  /** The connection or attempt behind {@code link} is over, for {@code cause}. */
+  void linkEnded(Link link, Throwable cause) {
+    if (link != current) return; // stale: an earlier attempt, or already handled
+    boolean wasConnected = link.ready;
+    endLink(link);
+    everConnected |= link.opened;
+    if (wasConnected) {
+      log.info("{} connection dropped: {}", name, cause.toString());
+    } else {
+      log.debug("{} attempt {} failed: {}", name, link.attempt, cause.toString());
+    }
+    failed(cause);
+  }
+
+  private void endLink(Link link) {
+    current = null;
+    if (connected == link) connected = null;
+    attemptTimer.dispose();
+    healthTimer.dispose();
+    link.finish();
+  }
+
+  /** Decides what follows a drop or a failed attempt: wait and retry, or give up. */
+  private void failed(Throwable cause) {
+    long now = now();
+    if (outageStartedAt < 0) outageStartedAt = now;
+    boolean retryable;
+    try {
+      retryable = config.retryIf().test(cause);
+    } catch (Throwable t) {
+      Exceptions.throwIfFatal(t);
+      giveUp(new TerminalFailureException(retries, t));
+      return;
+    }
+    if (!retryable) {
+      giveUp(new TerminalFailureException(retries, cause));
+      return;
+    }
+    int attempt = retries + 1;
+    Optional<Duration> serverRetryAfter =
+        cause instanceof HandshakeException h
+            ? h.retryAfter(Instant.ofEpochMilli(now))
+            : Optional.empty();
+    Optional<Duration> delay;
+    try {
+      delay =
+          config
+              .retryPolicy()
+              .nextDelay(
+                  new RetryContext(
+                      attempt,
+                      Duration.ofMillis(now - outageStartedAt),
+                      cause,
+                      everConnected,
+                      serverRetryAfter,
+                      config.random()));
+    } catch (Throwable t) {
+      Exceptions.throwIfFatal(t);
+      giveUp(new TerminalFailureException(retries, t));
+      return;
+    }
+    if (delay.isEmpty()) {
+      giveUp(new RetriesExhaustedException(retries, cause));
+      return;
+    }
+    Duration wait = delay.get().isNegative() ? Duration.ZERO : delay.get();
+    if (serverRetryAfter.isPresent()) {
+      Duration floor = min(serverRetryAfter.get(), config.retryAfterCeiling());
+      if (wait.compareTo(floor) < 0) wait = floor;
+    }
+    retries = attempt;
+    setState(new WaitingToReconnect(attempt, wait, cause));
+    WaitingToReconnect waiting = (WaitingToReconnect) state;
+    retryTimer = after(wait, () -> retryDue(waiting));
+  }
+
+  private void retryDue(WaitingToReconnect waiting) {
+    if (state == waiting) startAttempt(waiting.attempt());
+  }
+
+  private void giveUp(GaveUpException reason) {
+    wanted = false;
+    retryTimer.dispose();
+    resetOutage();
+    setState(new Failed(reason));
+    Subject<Message> failedSubject = messages;
+    messages = newMessageSubject(); // later subscribers see the next connect()'s messages
+    failedSubject.onError(reason);
+  }
+
+  private void resetOutage() {
+    retries = 0;
+    outageStartedAt = -1;
+    everConnected = false;
+  }
+
+  // --- From the links ----------------------------------------------------------------------------
+
+  void deliver(Message message) {
+    messages.onNext(message);
+  }
+
+  void roundTrip(Duration rtt) {
+    if (log.isDebugEnabled()) log.debug("{} heartbeat round trip {}", name, Durations.format(rtt));
+    roundTrips.onNext(rtt);
+  }
+
+  /** Turns OkHttp's failure report into the exception users see. */
+  Throwable describeFailure(Throwable t, Response response) {
+    if (response != null && response.code() != 101) {
+      return new HandshakeException(
+          response.code(), response.message(), response.headers(), name, t);
+    }
+    if (t instanceof SocketTimeoutException
+        && t.getMessage() != null
+        && t.getMessage().startsWith("sent ping but didn't receive pong")) {
+      return new HeartbeatTimeoutException(
+          "no pong to OkHttp's protocol ping within its interval of "
+              + Durations.format(config.heartbeat().interval())
+              + " (" + t.getMessage() + ")",
+          t);
+    }
+    return t;
+  }
+
+  private static Duration min(Duration a, Duration b) {
+    return a.compareTo(b) <= 0 ? a : b;
+  }
+}
