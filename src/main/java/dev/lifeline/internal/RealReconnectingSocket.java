@@ -59,7 +59,7 @@ public final class RealReconnectingSocket implements ReconnectingSocket {
   private static final Duration HEALTH_RECHECK = Duration.ofSeconds(1);
 
   private final Config config;
-  private final OkHttpClient client;
+  private final WebSocket.Factory webSockets;
   private final LinkActivity activity;
   private final Scheduler.Worker worker;
   private final BehaviorSubject<ConnectionState> states =
@@ -85,23 +85,36 @@ public final class RealReconnectingSocket implements ReconnectingSocket {
   private Disposable attemptTimer = Disposable.disposed();
   private Disposable healthTimer = Disposable.disposed();
 
-  /** Creates an idle socket. */
+  /** Creates an idle socket that connects with the configured OkHttp client. */
   public RealReconnectingSocket(Config config) {
+    this(config, null);
+  }
+
+  /**
+   * Creates an idle socket; {@code webSockets}, when not null, replaces the OkHttp client (tests
+   * drive the state machine through a fake factory).
+   */
+  RealReconnectingSocket(Config config, WebSocket.Factory webSockets) {
     this.config = config;
     this.worker = config.scheduler().createWorker();
-    OkHttpClient base = config.client();
-    OkHttpClient.Builder derived = base.newBuilder();
-    if (base.socketFactory() == SocketFactory.getDefault()) {
-      Scheduler scheduler = config.scheduler();
-      activity = new LinkActivity(() -> scheduler.now(TimeUnit.MILLISECONDS));
-      derived.socketFactory(new CountingSocketFactory(activity));
+    if (webSockets != null) {
+      this.webSockets = webSockets;
+      this.activity = null;
     } else {
-      activity = null; // a custom SocketFactory: only whole frames count as life
+      OkHttpClient base = config.client();
+      OkHttpClient.Builder derived = base.newBuilder();
+      if (base.socketFactory() == SocketFactory.getDefault()) {
+        Scheduler scheduler = config.scheduler();
+        activity = new LinkActivity(() -> scheduler.now(TimeUnit.MILLISECONDS));
+        derived.socketFactory(new CountingSocketFactory(activity));
+      } else {
+        activity = null; // a custom SocketFactory: only whole frames count as life
+      }
+      if (config.heartbeat().mode() == Heartbeat.Mode.PROTOCOL) {
+        derived.pingInterval(config.heartbeat().interval());
+      }
+      this.webSockets = derived.build();
     }
-    if (config.heartbeat().mode() == Heartbeat.Mode.PROTOCOL) {
-      derived.pingInterval(config.heartbeat().interval());
-    }
-    this.client = derived.build();
     this.messagesView = Observable.defer(() -> messages);
     this.name = "socket";
   }
@@ -289,7 +302,7 @@ public final class RealReconnectingSocket implements ReconnectingSocket {
     Link link = new Link(this, attempt, config.heartbeat(), worker, activity);
     current = link;
     attemptTimer = after(config.attemptTimeout(), () -> attemptTimedOut(link));
-    link.webSocket = client.newWebSocket(request, link);
+    link.webSocket = webSockets.newWebSocket(request, link);
   }
 
   void opened(Link link, Response response) {
