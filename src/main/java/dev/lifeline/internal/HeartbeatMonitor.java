@@ -212,11 +212,11 @@ final class HeartbeatMonitor {
       pingLeftQueueAt = NONE;
       bytesAheadOfPing = ahead + ping.sizeInBytes();
       writtenAtPing = activity != null ? activity.bytesWritten() : 0;
-      lastQueueSize = ahead + ping.sizeInBytes();
       lastBytesWritten = writtenAtPing;
       queueProgressAt = now;
     }
     link.sendPing(ping); // false means the connection is closing; its end is reported anyway
+    lastQueueSize = link.queueSize();
   }
 
   private void deadOrWait(long now, long deadline, java.util.function.Supplier<String> why) {

@@ -8,9 +8,6 @@ import dev.lifeline.Session;
 import io.reactivex.rxjava3.core.Observable;
 import io.reactivex.rxjava3.core.Scheduler;
 import io.reactivex.rxjava3.disposables.Disposable;
-import io.reactivex.rxjava3.exceptions.Exceptions;
-import io.reactivex.rxjava3.subjects.PublishSubject;
-import io.reactivex.rxjava3.subjects.Subject;
 import java.time.Duration;
 import java.util.concurrent.atomic.AtomicReference;
 import okhttp3.Response;
@@ -37,7 +34,7 @@ final class Link extends WebSocketListener implements Session, HeartbeatMonitor.
   final HeartbeatMonitor monitor;
   private final Heartbeat heartbeat;
   private final boolean matchPongs;
-  private final Subject<Message> sessionMessages = PublishSubject.<Message>create().toSerialized();
+  private final SerialEmitter<Message> sessionMessages = new SerialEmitter<>();
   private final AtomicReference<Throwable> killedBy = new AtomicReference<>();
 
   // Written by the socket's loop; read by OkHttp's threads.
@@ -117,11 +114,6 @@ final class Link extends WebSocketListener implements Session, HeartbeatMonitor.
     try {
       socket.deliver(message);
       if (sessionMessages.hasObservers()) sessionMessages.onNext(message);
-    } catch (Throwable t) {
-      // An Observer must not throw from onNext; if one does, keep the connection (OkHttp would
-      // fail it) and report the bug.
-      Exceptions.throwIfFatal(t);
-      log.error("{} a message subscriber threw; the message is dropped for it", socket.name(), t);
     } finally {
       monitor.setDelivering(false);
     }
@@ -171,7 +163,7 @@ final class Link extends WebSocketListener implements Session, HeartbeatMonitor.
 
   @Override
   public Observable<Message> messages() {
-    return sessionMessages.hide();
+    return sessionMessages.subject().hide();
   }
 
   // --- HeartbeatMonitor.Link -------------------------------------------------------------------

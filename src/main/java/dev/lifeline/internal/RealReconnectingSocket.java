@@ -22,8 +22,6 @@ import io.reactivex.rxjava3.core.Scheduler;
 import io.reactivex.rxjava3.disposables.Disposable;
 import io.reactivex.rxjava3.exceptions.Exceptions;
 import io.reactivex.rxjava3.subjects.BehaviorSubject;
-import io.reactivex.rxjava3.subjects.PublishSubject;
-import io.reactivex.rxjava3.subjects.Subject;
 import java.net.SocketTimeoutException;
 import java.time.Duration;
 import java.time.Instant;
@@ -51,8 +49,9 @@ import org.slf4j.LoggerFactory;
  * that calls back into the socket just queues another event, run when the current one returns.
  *
  * <p>Inbound messages bypass the loop: {@link Link} hands them to {@link #deliver} on OkHttp's
- * reader thread. The message subject is serialized, so a reader of an earlier connection that is
- * still inside a slow subscriber cannot overlap with the next connection's reader.
+ * reader thread. A {@link SerialEmitter} keeps emissions from overlapping: a reader of an earlier
+ * connection still inside a slow subscriber and the next connection's reader never run subscribers
+ * at the same time.
  */
 public final class RealReconnectingSocket implements ReconnectingSocket {
   private static final Logger log = LoggerFactory.getLogger(ReconnectingSocket.class);
@@ -64,12 +63,12 @@ public final class RealReconnectingSocket implements ReconnectingSocket {
   private final Scheduler.Worker worker;
   private final BehaviorSubject<ConnectionState> states =
       BehaviorSubject.createDefault(ConnectionState.IDLE);
-  private final Subject<Duration> roundTrips = PublishSubject.<Duration>create().toSerialized();
+  private final SerialEmitter<Duration> roundTrips = new SerialEmitter<>();
   private final Observable<Message> messagesView;
   private final ConcurrentLinkedQueue<Runnable> events = new ConcurrentLinkedQueue<>();
   private final AtomicInteger wip = new AtomicInteger();
 
-  private volatile Subject<Message> messages = newMessageSubject();
+  private volatile SerialEmitter<Message> messages = new SerialEmitter<>();
   private volatile ConnectionState state = ConnectionState.IDLE;
   private volatile Link connected; // the link sends go to; null unless Connected
   private volatile boolean closed;
@@ -115,12 +114,8 @@ public final class RealReconnectingSocket implements ReconnectingSocket {
       }
       this.webSockets = derived.build();
     }
-    this.messagesView = Observable.defer(() -> messages);
+    this.messagesView = Observable.defer(() -> messages.subject());
     this.name = "socket";
-  }
-
-  private static Subject<Message> newMessageSubject() {
-    return PublishSubject.<Message>create().toSerialized();
   }
 
   // --- Public API ------------------------------------------------------------------------------
@@ -142,7 +137,7 @@ public final class RealReconnectingSocket implements ReconnectingSocket {
 
   @Override
   public Observable<Duration> roundTripTimes() {
-    return roundTrips.hide();
+    return roundTrips.subject().hide();
   }
 
   @Override
@@ -468,9 +463,9 @@ public final class RealReconnectingSocket implements ReconnectingSocket {
     retryTimer.dispose();
     resetOutage();
     setState(new Failed(reason));
-    Subject<Message> failedSubject = messages;
-    messages = newMessageSubject(); // later subscribers see the next connect()'s messages
-    failedSubject.onError(reason);
+    SerialEmitter<Message> failedStream = messages;
+    messages = new SerialEmitter<>(); // later subscribers see the next connect()'s messages
+    failedStream.onError(reason);
   }
 
   private void resetOutage() {

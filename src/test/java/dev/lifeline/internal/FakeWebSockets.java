@@ -1,0 +1,146 @@
+package dev.lifeline.internal;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.IOException;
+import java.net.ProtocolException;
+import java.util.ArrayList;
+import java.util.List;
+import okhttp3.Headers;
+import okhttp3.Protocol;
+import okhttp3.Request;
+import okhttp3.Response;
+import okhttp3.WebSocket;
+import okhttp3.WebSocketListener;
+import okio.ByteString;
+
+/**
+ * A {@link WebSocket.Factory} whose sockets the test drives by hand: open them, push messages,
+ * fail them, close them from the "server". Everything runs on the test thread, so together with a
+ * {@code TestScheduler} the whole state machine is deterministic.
+ */
+final class FakeWebSockets implements WebSocket.Factory {
+  final List<FakeSocket> created = new ArrayList<>();
+
+  @Override
+  public WebSocket newWebSocket(Request request, WebSocketListener listener) {
+    FakeSocket socket = new FakeSocket(request, listener);
+    created.add(socket);
+    return socket;
+  }
+
+  /** The most recent socket. */
+  FakeSocket last() {
+    assertThat(created).as("sockets created").isNotEmpty();
+    return created.get(created.size() - 1);
+  }
+
+  int count() {
+    return created.size();
+  }
+
+  static final class FakeSocket implements WebSocket {
+    final Request request;
+    final WebSocketListener listener;
+    final List<Object> sent = new ArrayList<>();
+    long queueSize;
+    boolean cancelled;
+    Integer closeCode;
+    boolean accepting = true;
+
+    FakeSocket(Request request, WebSocketListener listener) {
+      this.request = request;
+      this.listener = listener;
+    }
+
+    // --- the "server" side ---
+
+    FakeSocket open() {
+      listener.onOpen(this, response(101, "Switching Protocols", Headers.of()));
+      return this;
+    }
+
+    FakeSocket receive(String text) {
+      listener.onMessage(this, text);
+      return this;
+    }
+
+    FakeSocket receive(ByteString bytes) {
+      listener.onMessage(this, bytes);
+      return this;
+    }
+
+    void fail(Throwable t) {
+      listener.onFailure(this, t, null);
+    }
+
+    void drop() {
+      fail(new IOException("connection reset"));
+    }
+
+    void rejectHandshake(int code, Headers headers) {
+      listener.onFailure(
+          this,
+          new ProtocolException("Expected HTTP 101 response but was '" + code + "'"),
+          response(code, "Status " + code, headers));
+    }
+
+    void serverClose(int code, String reason) {
+      listener.onClosing(this, code, reason);
+    }
+
+    List<String> sentTexts() {
+      List<String> out = new ArrayList<>();
+      for (Object o : sent) if (o instanceof String s) out.add(s);
+      return out;
+    }
+
+    private Response response(int code, String message, Headers headers) {
+      return new Response.Builder()
+          .request(request)
+          .protocol(Protocol.HTTP_1_1)
+          .code(code)
+          .message(message)
+          .headers(headers)
+          .build();
+    }
+
+    // --- WebSocket ---
+
+    @Override
+    public Request request() {
+      return request;
+    }
+
+    @Override
+    public long queueSize() {
+      return queueSize;
+    }
+
+    @Override
+    public boolean send(String text) {
+      if (!accepting || cancelled || closeCode != null) return false;
+      sent.add(text);
+      return true;
+    }
+
+    @Override
+    public boolean send(ByteString bytes) {
+      if (!accepting || cancelled || closeCode != null) return false;
+      sent.add(bytes);
+      return true;
+    }
+
+    @Override
+    public boolean close(int code, String reason) {
+      if (closeCode != null || cancelled) return false;
+      closeCode = code;
+      return true;
+    }
+
+    @Override
+    public void cancel() {
+      cancelled = true;
+    }
+  }
+}

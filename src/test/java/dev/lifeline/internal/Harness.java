@@ -1,0 +1,92 @@
+package dev.lifeline.internal;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.lifeline.Backoff;
+import dev.lifeline.ConnectionState;
+import dev.lifeline.Failures;
+import dev.lifeline.Heartbeat;
+import dev.lifeline.Message;
+import dev.lifeline.RetryPolicy;
+import dev.lifeline.Session;
+import io.reactivex.rxjava3.core.Completable;
+import io.reactivex.rxjava3.observers.TestObserver;
+import java.time.Duration;
+import java.util.List;
+import java.util.Random;
+import java.util.function.Function;
+import java.util.function.Predicate;
+import java.util.function.Supplier;
+import okhttp3.Request;
+
+/** Builds a socket against {@link FakeWebSockets} and a {@link TrackingScheduler}. */
+final class Harness {
+  final TrackingScheduler scheduler = new TrackingScheduler();
+  final FakeWebSockets fakes = new FakeWebSockets();
+  Heartbeat heartbeat = Heartbeat.none();
+  RetryPolicy retryPolicy = Backoff.exponential(Duration.ofSeconds(1), Duration.ofSeconds(30)).jitter(0);
+  Predicate<? super Throwable> retryIf = Failures::isRetryable;
+  Duration retryAfterCeiling = Duration.ofMinutes(5);
+  Duration stableAfter = Duration.ofSeconds(5);
+  Duration attemptTimeout = Duration.ofSeconds(20);
+  Function<? super Session, ? extends Completable> onReady;
+  Random random = new Random(42);
+  Supplier<Request> requests =
+      () -> new Request.Builder().url("http://example.test/feed").build();
+
+  RealReconnectingSocket socket;
+  TestObserver<ConnectionState> states;
+  TestObserver<Message> messages;
+
+  RealReconnectingSocket build() {
+    socket =
+        new RealReconnectingSocket(
+            new Config(
+                requests,
+                DefaultClient.get(),
+                scheduler,
+                heartbeat,
+                retryPolicy,
+                retryIf,
+                retryAfterCeiling,
+                stableAfter,
+                attemptTimeout,
+                onReady,
+                random),
+            fakes);
+    states = socket.states().test();
+    messages = socket.messages().test();
+    return socket;
+  }
+
+  /** Builds, connects and opens the first socket. */
+  FakeWebSockets.FakeSocket connected() {
+    build();
+    socket.connect();
+    FakeWebSockets.FakeSocket fake = fakes.last().open();
+    assertThat(socket.state()).isInstanceOf(ConnectionState.Connected.class);
+    return fake;
+  }
+
+  void advance(Duration d) {
+    scheduler.advance(d);
+  }
+
+  void advanceMillis(long ms) {
+    scheduler.advanceMillis(ms);
+  }
+
+  List<ConnectionState> stateHistory() {
+    return states.values();
+  }
+
+  ConnectionState.WaitingToReconnect waiting() {
+    assertThat(socket.state()).isInstanceOf(ConnectionState.WaitingToReconnect.class);
+    return (ConnectionState.WaitingToReconnect) socket.state();
+  }
+
+  ConnectionState.Failed failed() {
+    assertThat(socket.state()).isInstanceOf(ConnectionState.Failed.class);
+    return (ConnectionState.Failed) socket.state();
+  }
+}

@@ -1,0 +1,79 @@
+package dev.lifeline.internal;
+
+import io.reactivex.rxjava3.core.Scheduler;
+import io.reactivex.rxjava3.disposables.Disposable;
+import io.reactivex.rxjava3.schedulers.TestScheduler;
+import java.time.Duration;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * A {@link TestScheduler} that knows which of its tasks are still pending (scheduled, neither run
+ * nor disposed), so that a test can assert a socket leaves no timer behind.
+ */
+final class TrackingScheduler extends Scheduler {
+  final TestScheduler clock = new TestScheduler();
+  private final Set<Object> pending = ConcurrentHashMap.newKeySet();
+
+  int pendingTasks() {
+    return pending.size();
+  }
+
+  void advance(Duration d) {
+    clock.advanceTimeBy(d.toNanos(), TimeUnit.NANOSECONDS);
+  }
+
+  void advanceMillis(long ms) {
+    clock.advanceTimeBy(ms, TimeUnit.MILLISECONDS);
+  }
+
+  long nowMillis() {
+    return clock.now(TimeUnit.MILLISECONDS);
+  }
+
+  @Override
+  public long now(TimeUnit unit) {
+    return clock.now(unit);
+  }
+
+  @Override
+  public Worker createWorker() {
+    Worker delegate = clock.createWorker();
+    return new Worker() {
+      @Override
+      public Disposable schedule(Runnable run, long delay, TimeUnit unit) {
+        Object token = new Object();
+        pending.add(token);
+        Disposable d =
+            delegate.schedule(
+                () -> {
+                  pending.remove(token);
+                  run.run();
+                },
+                delay,
+                unit);
+        return Disposable.fromRunnable(
+            () -> {
+              pending.remove(token);
+              d.dispose();
+            });
+      }
+
+      @Override
+      public long now(TimeUnit unit) {
+        return delegate.now(unit);
+      }
+
+      @Override
+      public void dispose() {
+        delegate.dispose();
+      }
+
+      @Override
+      public boolean isDisposed() {
+        return delegate.isDisposed();
+      }
+    };
+  }
+}
