@@ -86,36 +86,39 @@ public final class RealReconnectingSocket implements ReconnectingSocket {
 
   /** Creates an idle socket that connects with the configured OkHttp client. */
   public RealReconnectingSocket(Config config) {
-    this(config, null);
+    this(config, null, null);
   }
 
   /**
-   * Creates an idle socket; {@code webSockets}, when not null, replaces the OkHttp client (tests
-   * drive the state machine through a fake factory).
+   * Creates an idle socket; {@code webSockets}, when not null, replaces the OkHttp client and
+   * {@code activity} stands for the byte counts of its sockets (tests drive the state machine
+   * through a fake factory).
    */
-  RealReconnectingSocket(Config config, WebSocket.Factory webSockets) {
+  RealReconnectingSocket(Config config, WebSocket.Factory webSockets, LinkActivity activity) {
     this.config = config;
     this.worker = config.scheduler().createWorker();
-    if (webSockets != null) {
-      this.webSockets = webSockets;
-      this.activity = null;
-    } else {
-      OkHttpClient base = config.client();
-      OkHttpClient.Builder derived = base.newBuilder();
-      if (base.socketFactory() == SocketFactory.getDefault()) {
-        Scheduler scheduler = config.scheduler();
-        activity = new LinkActivity(() -> scheduler.now(TimeUnit.MILLISECONDS));
-        derived.socketFactory(new CountingSocketFactory(activity));
-      } else {
-        activity = null; // a custom SocketFactory: only whole frames count as life
-      }
-      if (config.heartbeat().mode() == Heartbeat.Mode.PROTOCOL) {
-        derived.pingInterval(config.heartbeat().interval());
-      }
-      this.webSockets = derived.build();
+    OkHttpClient base = config.client();
+    if (webSockets == null && base.socketFactory() == SocketFactory.getDefault()) {
+      Scheduler scheduler = config.scheduler();
+      activity = new LinkActivity(() -> scheduler.now(TimeUnit.MILLISECONDS));
     }
+    // With a custom SocketFactory there is nothing to count: only whole frames count as life.
+    this.activity = activity;
+    this.webSockets = webSockets != null ? webSockets : deriveClient(base, config.heartbeat(), activity);
     this.messagesView = Observable.defer(() -> messages.subject());
     this.name = "socket";
+  }
+
+  /**
+   * The caller's client with the same pool and dispatcher, plus byte counting on its sockets and
+   * OkHttp's ping interval for a protocol heartbeat.
+   */
+  private static OkHttpClient deriveClient(
+      OkHttpClient base, Heartbeat heartbeat, LinkActivity activity) {
+    OkHttpClient.Builder derived = base.newBuilder();
+    if (activity != null) derived.socketFactory(new CountingSocketFactory(activity));
+    if (heartbeat.mode() == Heartbeat.Mode.PROTOCOL) derived.pingInterval(heartbeat.interval());
+    return derived.build();
   }
 
   // --- Public API ------------------------------------------------------------------------------

@@ -34,6 +34,9 @@ final class Harness {
   Supplier<Request> requests =
       () -> new Request.Builder().url("http://example.test/feed").build();
 
+  /** Byte counts "below OkHttp", stamped on the test clock; tests call onRead/onWrite. */
+  final LinkActivity activity = new LinkActivity(scheduler::nowMillis);
+
   RealReconnectingSocket socket;
   TestObserver<ConnectionState> states;
   TestObserver<Message> messages;
@@ -53,7 +56,8 @@ final class Harness {
                 attemptTimeout,
                 onReady,
                 random),
-            fakes);
+            fakes,
+            activity);
     states = socket.states().test();
     messages = socket.messages().test();
     return socket;
