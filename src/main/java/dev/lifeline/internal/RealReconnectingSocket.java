@@ -286,17 +286,18 @@ public final class RealReconnectingSocket implements ReconnectingSocket {
 
   private void startAttempt(int attempt) {
     retryTimer.dispose();
-    setState(new Connecting(attempt));
     Request request;
     try {
       request = Objects.requireNonNull(config.requests().get(), "request supplier returned null");
     } catch (Throwable t) {
       Exceptions.throwIfFatal(t);
+      setState(new Connecting(attempt));
       log.debug("{} request supplier failed", name, t);
       failed(t);
       return;
     }
-    name = Urls.redact(request.url());
+    name = Urls.redact(request.url()); // before the first log line of this attempt
+    setState(new Connecting(attempt));
     Link link = new Link(this, attempt, config.heartbeat(), worker, activity);
     current = link;
     attemptTimer = after(config.attemptTimeout(), () -> attemptTimedOut(link));
@@ -465,9 +466,11 @@ public final class RealReconnectingSocket implements ReconnectingSocket {
     wanted = false;
     retryTimer.dispose();
     resetOutage();
-    setState(new Failed(reason));
+    // Swap the stream before anyone hears of the failure: a subscriber reacting to Failed must join
+    // the next connect()'s stream, not the one about to error.
     SerialEmitter<Message> failedStream = messages;
-    messages = new SerialEmitter<>(); // later subscribers see the next connect()'s messages
+    messages = new SerialEmitter<>();
+    setState(new Failed(reason));
     failedStream.onError(reason);
   }
 

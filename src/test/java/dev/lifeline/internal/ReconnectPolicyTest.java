@@ -343,6 +343,24 @@ class ReconnectPolicyTest {
   }
 
   @Test
+  void aSubscriberReactingToFailedJoinsTheNextConnectsStream() {
+    h.retryPolicy = Backoff.exponential(ofSeconds(1), ofSeconds(30)).maxAttempts(0);
+    h.build();
+    List<TestObserver<Message>> next = new ArrayList<>();
+    h.socket
+        .states()
+        .ofType(ConnectionState.Failed.class)
+        .subscribe(failed -> next.add(h.socket.messages().test()));
+    h.socket.connect();
+    h.fakes.last().drop();
+
+    assertThat(next).singleElement().satisfies(TestObserver::assertEmpty);
+    h.socket.connect();
+    h.fakes.last().open().receive("next episode");
+    next.get(0).assertValuesOnly(Message.text("next episode"));
+  }
+
+  @Test
   void aPolicyThatThrowsMakesTheSocketGiveUpWithThatCause() {
     h.retryPolicy =
         ctx -> {
