@@ -224,7 +224,8 @@ public final class RealReconnectingSocket implements ReconnectingSocket {
     if (next instanceof Connected || next instanceof Failed) {
       log.info("{} {}", name, next);
     } else if (next instanceof WaitingToReconnect w) {
-      log.info("{} waiting {} before retry {}: {}", name, Durations.format(w.delay()), w.attempt(),
+      // The drop itself is logged at INFO where it is detected; the delay is detail.
+      log.debug("{} waiting {} before retry {}: {}", name, Durations.format(w.delay()), w.attempt(),
           w.cause().toString());
     } else {
       log.debug("{} {}", name, next);
