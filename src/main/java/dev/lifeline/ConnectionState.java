@@ -19,7 +19,8 @@ import java.util.Objects;
  *                          ▼
  *                       Failed(cause) ──connect()──▶ Connecting(0)
  *
- *   disconnect() from any state ──▶ Idle;   close() from any state ──▶ Closed (terminal)
+ *   disconnect() while connecting, connected or waiting ──▶ Idle
+ *   close() from any state ──▶ Closed (terminal)
  * </pre>
  *
  * <p><b>Attempt numbers.</b> {@code 0} is the first try made by {@link ReconnectingSocket#connect()};

@@ -17,6 +17,12 @@ public abstract sealed class GaveUpException extends LifelineException
     this.retries = retries;
   }
 
+  /** {@code SimpleName: message}, shorter than {@link Throwable#toString()} in a message. */
+  static String describe(Throwable t) {
+    String message = t.getMessage();
+    return t.getClass().getSimpleName() + (message == null ? "" : ": " + message);
+  }
+
   /** How many retries the outage made before giving up (0 when the first failure was terminal). */
   public int retries() {
     return retries;

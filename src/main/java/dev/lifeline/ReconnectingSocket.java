@@ -216,11 +216,12 @@ public interface ReconnectingSocket extends AutoCloseable {
      * one, whose dispatcher has no limit on concurrent calls.
      *
      * <p>OkHttp's {@code Dispatcher} counts each open WebSocket against {@code maxRequests} (64 by
-     * default): the 65th socket waits silently, and plain HTTP calls on that client starve too. If
-     * your client opens many sockets, give it a dispatcher with a higher {@code maxRequests}, or on
-     * JDK 21+ a virtual-thread executor ({@code new Dispatcher(Executors.newVirtualThreadPerTaskExecutor())}).
-     * Lifeline derives its own client from yours (same pool and dispatcher) to count bytes on its
-     * sockets and to set the protocol ping interval.
+     * default) for the socket's whole life: the 65th socket waits silently, and plain HTTP calls on
+     * that client starve too. If your client opens many sockets, raise {@code maxRequests} on its
+     * dispatcher. Each open socket also holds one dispatcher thread (OkHttp's reader); on JDK 21+ a
+     * dispatcher built with {@code Executors.newVirtualThreadPerTaskExecutor()} makes those threads
+     * virtual (it does not lift the 64 limit). Lifeline derives its own client from yours (same pool
+     * and dispatcher) to count bytes on its sockets and to set the protocol ping interval.
      */
     public Builder client(OkHttpClient client) {
       this.client = Objects.requireNonNull(client, "client");

@@ -11,6 +11,6 @@ public final class RetriesExhaustedException extends GaveUpException {
   /** Creates the exception after {@code retries} retries, the last of which failed with {@code lastCause}. */
   public RetriesExhaustedException(int retries, Throwable lastCause) {
     super("gave up after " + retries + (retries == 1 ? " retry" : " retries")
-        + " without a healthy connection; last failure: " + lastCause, lastCause, retries);
+        + " without a healthy connection; last failure: " + describe(lastCause), lastCause, retries);
   }
 }

@@ -10,6 +10,6 @@ public final class TerminalFailureException extends GaveUpException {
 
   /** Creates the exception for a non-retryable {@code cause} met after {@code retries} retries. */
   public TerminalFailureException(int retries, Throwable cause) {
-    super("gave up: not retryable: " + cause, cause, retries);
+    super("gave up: not retryable: " + describe(cause), cause, retries);
   }
 }

@@ -56,6 +56,11 @@ final class HeartbeatMonitor {
   // Written by the worker, read by the reader thread for round-trip times.
   private volatile long pingLeftQueueAt = NONE;
 
+  // Written once by the worker when watching starts: whether this connection's bytes are counted.
+  // They are not when OkHttp made the socket itself (a SOCKS proxy) instead of asking the factory;
+  // the handshake's bytes, read before the WebSocket opened, show which case this is.
+  private volatile boolean counted;
+
   // Worker.
   private long startedAt;
   private boolean awaitingPong;
@@ -92,6 +97,12 @@ final class HeartbeatMonitor {
         worker.schedule(
             () -> {
               startedAt = now();
+              counted = activity != null && activity.lastReadAt() != NONE;
+              if (mode == Heartbeat.Mode.PROTOCOL && !counted) {
+                // Pongs are invisible without byte counts: leave liveness to OkHttp's own check,
+                // which fails the connection when a pong is later than one interval.
+                return;
+              }
               check();
             });
   }
@@ -130,11 +141,12 @@ final class HeartbeatMonitor {
    */
   boolean sawLifeSince(long since) {
     if (anyFrame) return true;
-    return activity != null && lifeFromBytes() > since;
+    if (mode == Heartbeat.Mode.PROTOCOL && !counted) return true; // OkHttp vouches for pongs
+    return lifeFromBytes() > since;
   }
 
   private long lifeFromBytes() {
-    if (activity == null) return NONE;
+    if (!counted) return NONE;
     return mode == Heartbeat.Mode.APPLICATION ? activity.lastBulkReadAt() : activity.lastReadAt();
   }
 

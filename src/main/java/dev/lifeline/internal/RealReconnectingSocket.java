@@ -30,7 +30,6 @@ import java.util.Optional;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
-import javax.net.SocketFactory;
 import okhttp3.OkHttpClient;
 import okhttp3.Request;
 import okhttp3.Response;
@@ -98,11 +97,10 @@ public final class RealReconnectingSocket implements ReconnectingSocket {
     this.config = config;
     this.worker = config.scheduler().createWorker();
     OkHttpClient base = config.client();
-    if (webSockets == null && base.socketFactory() == SocketFactory.getDefault()) {
+    if (webSockets == null) {
       Scheduler scheduler = config.scheduler();
       activity = new LinkActivity(() -> scheduler.now(TimeUnit.MILLISECONDS));
     }
-    // With a custom SocketFactory there is nothing to count: only whole frames count as life.
     this.activity = activity;
     this.webSockets = webSockets != null ? webSockets : deriveClient(base, config.heartbeat(), activity);
     this.messagesView = Observable.defer(() -> messages.subject());
@@ -116,7 +114,7 @@ public final class RealReconnectingSocket implements ReconnectingSocket {
   private static OkHttpClient deriveClient(
       OkHttpClient base, Heartbeat heartbeat, LinkActivity activity) {
     OkHttpClient.Builder derived = base.newBuilder();
-    if (activity != null) derived.socketFactory(new CountingSocketFactory(activity));
+    derived.socketFactory(new CountingSocketFactory(base.socketFactory(), activity));
     if (heartbeat.mode() == Heartbeat.Mode.PROTOCOL) derived.pingInterval(heartbeat.interval());
     return derived.build();
   }

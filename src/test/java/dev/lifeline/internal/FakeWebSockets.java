@@ -21,10 +21,12 @@ import okio.ByteString;
  */
 final class FakeWebSockets implements WebSocket.Factory {
   final List<FakeSocket> created = new ArrayList<>();
+  /** Where the "socket" reports the bytes of the 101 response, as counted sockets do; or null. */
+  LinkActivity handshakeBytesTo;
 
   @Override
   public WebSocket newWebSocket(Request request, WebSocketListener listener) {
-    FakeSocket socket = new FakeSocket(request, listener);
+    FakeSocket socket = new FakeSocket(request, listener, handshakeBytesTo);
     created.add(socket);
     return socket;
   }
@@ -47,15 +49,18 @@ final class FakeWebSockets implements WebSocket.Factory {
     boolean cancelled;
     Integer closeCode;
     boolean accepting = true;
+    private final LinkActivity handshakeBytesTo;
 
-    FakeSocket(Request request, WebSocketListener listener) {
+    FakeSocket(Request request, WebSocketListener listener, LinkActivity handshakeBytesTo) {
       this.request = request;
       this.listener = listener;
+      this.handshakeBytesTo = handshakeBytesTo;
     }
 
     // --- the "server" side ---
 
     FakeSocket open() {
+      if (handshakeBytesTo != null) handshakeBytesTo.onRead(129); // the 101 response
       listener.onOpen(this, response(101, "Switching Protocols", Headers.of()));
       return this;
     }

@@ -37,11 +37,15 @@ final class Harness {
   /** Byte counts "below OkHttp", stamped on the test clock; tests call onRead/onWrite. */
   final LinkActivity activity = new LinkActivity(scheduler::nowMillis);
 
+  /** False stands for sockets OkHttp made without the factory (SOCKS): nothing is counted. */
+  boolean countBytes = true;
+
   RealReconnectingSocket socket;
   TestObserver<ConnectionState> states;
   TestObserver<Message> messages;
 
   RealReconnectingSocket build() {
+    fakes.handshakeBytesTo = countBytes ? activity : null;
     socket =
         new RealReconnectingSocket(
             new Config(

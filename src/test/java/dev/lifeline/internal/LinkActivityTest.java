@@ -11,7 +11,11 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.InetAddress;
 import java.net.ServerSocket;
+import java.net.InetSocketAddress;
 import java.net.Socket;
+import javax.net.SocketFactory;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -86,30 +90,81 @@ class LinkActivityTest {
   }
 
   @Test
+  void withoutByteCountsTheProtocolHeartbeatLeavesLivenessToOkHttp() {
+    // OkHttp made the socket itself (a SOCKS proxy): pongs can't be seen, so a silence watchdog
+    // would kill every quiet, healthy link. OkHttp's own pong check still guards it.
+    h.countBytes = false;
+    h.heartbeat = Heartbeat.protocol(ofSeconds(15), ofSeconds(10));
+    h.connected();
+    h.advance(ofSeconds(120));
+    assertThat(h.socket.state()).isInstanceOf(ConnectionState.Connected.class);
+    assertThat(h.scheduler.pendingTasks()).as("no watchdog, no health re-checks").isZero();
+  }
+
+  @Test
+  void withoutByteCountsAProtocolHeartbeatConnectionIsHealthyAfterStableAfter() {
+    h.countBytes = false;
+    h.heartbeat = Heartbeat.protocol(ofSeconds(15), ofSeconds(10));
+    h.build();
+    h.socket.connect();
+    h.fakes.last().open().drop();
+    h.advance(ofSeconds(1));
+    h.fakes.last().open();
+    h.advance(ofSeconds(5));
+    h.fakes.last().drop();
+    assertThat(h.waiting().attempt()).isEqualTo(1);
+  }
+
+  @Test
+  void withoutByteCountsAnApplicationHeartbeatStillWorksOnFrames() {
+    h.countBytes = false;
+    h.heartbeat = Heartbeat.application(ofSeconds(15), ofSeconds(10), "ping", "pong");
+    FakeWebSockets.FakeSocket fake = h.connected();
+    h.advance(ofSeconds(15));
+    fake.receive("pong");
+    h.advance(ofSeconds(25));
+    assertThat(h.waiting().cause()).isInstanceOf(HeartbeatTimeoutException.class);
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @ValueSource(strings = {"the JDK's default factory", "a caller's own factory"})
   @Timeout(10)
-  void countingSocketsCountBytesBothWays() throws Exception {
+  void countingSocketsCountBytesBothWays(String which) throws Exception {
+    SocketFactory base =
+        which.startsWith("the JDK")
+            ? SocketFactory.getDefault()
+            : new SocketFactory() { // a caller's factory, as a proxying or tagging client has
+              @Override public Socket createSocket() { return new Socket(); }
+              @Override public Socket createSocket(String host, int port) { throw new UnsupportedOperationException(); }
+              @Override public Socket createSocket(String h, int p, InetAddress l, int lp) { throw new UnsupportedOperationException(); }
+              @Override public Socket createSocket(InetAddress host, int port) { throw new UnsupportedOperationException(); }
+              @Override public Socket createSocket(InetAddress a, int p, InetAddress l, int lp) { throw new UnsupportedOperationException(); }
+            };
     AtomicLong clock = new AtomicLong(1_000);
     LinkActivity activity = new LinkActivity(clock::get);
     try (ServerSocket server = new ServerSocket(0, 1, InetAddress.getLoopbackAddress());
-        Socket client =
-            new CountingSocketFactory(activity)
-                .createSocket(InetAddress.getLoopbackAddress(), server.getLocalPort());
-        Socket accepted = server.accept()) {
-      OutputStream out = client.getOutputStream();
-      out.write(new byte[300]);
-      out.flush();
-      assertThat(activity.bytesWritten()).isEqualTo(300);
-      assertThat(activity.lastWriteAt()).isEqualTo(1_000);
+        Socket client = new CountingSocketFactory(base, activity).createSocket()) {
+      client.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), server.getLocalPort()), 5_000);
+      try (Socket accepted = server.accept()) {
+        OutputStream out = client.getOutputStream();
+        out.write(new byte[300]);
+        out.flush();
+        assertThat(activity.bytesWritten()).isEqualTo(300);
+        assertThat(activity.lastWriteAt()).isEqualTo(1_000);
 
-      accepted.getOutputStream().write(new byte[1_000]);
-      accepted.getOutputStream().flush();
-      clock.set(2_000);
-      InputStream in = client.getInputStream();
-      byte[] buf = new byte[1_000];
-      int total = 0;
-      while (total < 1_000) total += in.read(buf, total, 1_000 - total);
-      assertThat(activity.lastReadAt()).isEqualTo(2_000);
-      assertThat(client.getInputStream()).as("one wrapper per socket").isSameAs(in);
+        accepted.getOutputStream().write(new byte[1_000]);
+        accepted.getOutputStream().flush();
+        clock.set(2_000);
+        InputStream in = client.getInputStream();
+        byte[] buf = new byte[1_000];
+        int total = 0;
+        while (total < 1_000) total += in.read(buf, total, 1_000 - total);
+        assertThat(activity.lastReadAt()).isEqualTo(2_000);
+        assertThat(client.getInputStream()).as("one wrapper per socket").isSameAs(in);
+        assertThat(client.isConnected()).isTrue();
+      }
+      client.close();
+      assertThat(client.isClosed()).isTrue();
     }
   }
 }
