@@ -7,6 +7,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.lifeline.ConnectionState;
 import dev.lifeline.Heartbeat;
 import dev.lifeline.HeartbeatTimeoutException;
+import dev.lifeline.testing.CallersSocketFactory;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.InetAddress;
@@ -133,13 +134,7 @@ class LinkActivityTest {
     SocketFactory base =
         which.startsWith("the JDK")
             ? SocketFactory.getDefault()
-            : new SocketFactory() { // a caller's factory, as a proxying or tagging client has
-              @Override public Socket createSocket() { return new Socket(); }
-              @Override public Socket createSocket(String host, int port) { throw new UnsupportedOperationException(); }
-              @Override public Socket createSocket(String h, int p, InetAddress l, int lp) { throw new UnsupportedOperationException(); }
-              @Override public Socket createSocket(InetAddress host, int port) { throw new UnsupportedOperationException(); }
-              @Override public Socket createSocket(InetAddress a, int p, InetAddress l, int lp) { throw new UnsupportedOperationException(); }
-            };
+            : new CallersSocketFactory();
     AtomicLong clock = new AtomicLong(1_000);
     LinkActivity activity = new LinkActivity(clock::get);
     try (ServerSocket server = new ServerSocket(0, 1, InetAddress.getLoopbackAddress());
