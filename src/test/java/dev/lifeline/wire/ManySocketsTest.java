@@ -20,6 +20,8 @@ import mockwebserver3.Dispatcher;
 import mockwebserver3.MockResponse;
 import mockwebserver3.MockWebServer;
 import mockwebserver3.RecordedRequest;
+import dev.lifeline.AttemptTimeoutException;
+import dev.lifeline.ConnectionState.WaitingToReconnect;
 import okhttp3.OkHttpClient;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -117,6 +119,39 @@ class ManySocketsTest {
       sockets.get(0).close(); // frees one slot once its closing handshake is over
       last.states().filter(Connected.class::isInstance).timeout(10, SECONDS).blockingFirst();
       assertThat(server.getRequestCount()).isEqualTo(65);
+    } finally {
+      for (ReconnectingSocket socket : sockets) socket.close();
+      client.dispatcher().executorService().shutdown();
+      client.connectionPool().evictAll();
+    }
+  }
+
+  @Test
+  @Timeout(30)
+  void anAttemptStuckInTheDispatcherQueueTimesOutOnItsDeadline() throws Exception {
+    okhttp3.Dispatcher dispatcher = new okhttp3.Dispatcher();
+    dispatcher.setMaxRequests(1);
+    OkHttpClient client = new OkHttpClient.Builder().dispatcher(dispatcher).build();
+    try {
+      ReconnectingSocket first = configure(ReconnectingSocket.builder(url()).client(client)).build();
+      sockets.add(first);
+      first.connect();
+      first.states().filter(Connected.class::isInstance).timeout(10, SECONDS).blockingFirst();
+
+      ReconnectingSocket queued =
+          configure(ReconnectingSocket.builder(url()).client(client))
+              .attemptTimeout(ofMillis(300))
+              .build();
+      sockets.add(queued);
+      queued.connect();
+      WaitingToReconnect waiting =
+          queued.states().ofType(WaitingToReconnect.class).timeout(10, SECONDS).blockingFirst();
+
+      assertThat(waiting.cause())
+          .isInstanceOf(AttemptTimeoutException.class)
+          .hasMessageContaining("300ms")
+          .hasMessageContaining("dispatcher queue");
+      assertThat(server.getRequestCount()).as("the queued attempt never reached the server").isEqualTo(1);
     } finally {
       for (ReconnectingSocket socket : sockets) socket.close();
       client.dispatcher().executorService().shutdown();
