@@ -137,8 +137,8 @@ class LinkActivityTest {
             : new CallersSocketFactory();
     AtomicLong clock = new AtomicLong(1_000);
     LinkActivity activity = new LinkActivity(clock::get);
-    try (ServerSocket server = new ServerSocket(0, 1, InetAddress.getLoopbackAddress());
-        Socket client = new CountingSocketFactory(base, activity).createSocket()) {
+    try (ServerSocket server = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+      Socket client = new CountingSocketFactory(base, activity).createSocket();
       client.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), server.getLocalPort()), 5_000);
       try (Socket accepted = server.accept()) {
         OutputStream out = client.getOutputStream();
@@ -157,8 +157,9 @@ class LinkActivityTest {
         assertThat(activity.lastReadAt()).isEqualTo(2_000);
         assertThat(client.getInputStream()).as("one wrapper per socket").isSameAs(in);
         assertThat(client.isConnected()).isTrue();
+      } finally {
+        client.close();
       }
-      client.close();
       assertThat(client.isClosed()).isTrue();
     }
   }

@@ -24,7 +24,6 @@ import dev.lifeline.ServerClosedException;
 import dev.lifeline.TerminalFailureException;
 import io.reactivex.rxjava3.observers.TestObserver;
 import java.io.ByteArrayOutputStream;
-import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -35,10 +34,10 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.Collectors;
 import mockwebserver3.MockResponse;
 import mockwebserver3.MockWebServer;
+import mockwebserver3.junit5.StartStop;
 import okhttp3.Request;
 import okio.ByteString;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -50,21 +49,12 @@ import org.junit.jupiter.api.Timeout;
  */
 @Timeout(30)
 class WireTest {
-  private final MockWebServer server = new MockWebServer();
+  @StartStop private final MockWebServer server = new MockWebServer();
   private final List<ReconnectingSocket> sockets = new ArrayList<>();
 
-  @BeforeEach
-  void startServer() throws IOException {
-    server.start();
-  }
-
   @AfterEach
-  void closeEverything() {
-    try {
-      for (ReconnectingSocket socket : sockets) socket.close();
-    } finally {
-      server.close();
-    }
+  void closeSockets() {
+    for (ReconnectingSocket socket : sockets) socket.close();
   }
 
   // --- Messages --------------------------------------------------------------------------------
