@@ -195,6 +195,8 @@ public interface ReconnectingSocket extends AutoCloseable {
    * says what was expected.
    */
   final class Builder {
+    private static final int DEFAULT_SEND_BUFFER_SIZE = 16 * 1024;
+
     private final Supplier<Request> requests;
     private OkHttpClient client;
     private Scheduler scheduler = Schedulers.computation();
@@ -206,6 +208,7 @@ public interface ReconnectingSocket extends AutoCloseable {
     private Duration attemptTimeout = Duration.ofSeconds(20);
     private Function<? super Session, ? extends Completable> onReady;
     private Random random;
+    private int sendBufferSize = DEFAULT_SEND_BUFFER_SIZE;
 
     Builder(Supplier<Request> requests) {
       this.requests = requests;
@@ -311,6 +314,33 @@ public interface ReconnectingSocket extends AutoCloseable {
       return this;
     }
 
+    /**
+     * The operating system's send buffer ({@code SO_SNDBUF}) Lifeline asks for on its sockets, in
+     * bytes; 0 leaves the system default. Default 16 KiB.
+     *
+     * <p>Why it is bounded: bytes in the kernel's send buffer have left OkHttp, so nothing above the
+     * kernel can see that a heartbeat ping is still waiting behind them. A system default buffer
+     * grows to megabytes; behind a slow uplink a ping would then wait many seconds before it even
+     * leaves the machine, and a healthy link would be declared dead. With a bounded buffer, large
+     * sends stay in OkHttp's queue, where the heartbeat sees them draining, and the kernel holds at
+     * most this much (Linux doubles the value asked for) ahead of a ping: a link is recognised as
+     * alive down to about {@code 2 × sendBufferSize / timeout} bytes per second.
+     *
+     * <p>The price is outbound throughput on long paths: at most about {@code 2 × sendBufferSize /
+     * round-trip time} (16 KiB: 32 MB/s at 1 ms, 640 KB/s at 50 ms). Inbound traffic is not
+     * affected. A socket that uploads bulk data over long paths may raise it, or pass 0, and give
+     * its heartbeat a longer timeout.
+     *
+     * @throws IllegalArgumentException if negative
+     */
+    public Builder sendBufferSize(int bytes) {
+      if (bytes < 0) {
+        throw new IllegalArgumentException("sendBufferSize must be >= 0 (0 = system default) but was " + bytes);
+      }
+      this.sendBufferSize = bytes;
+      return this;
+    }
+
     /** The source of randomness for backoff jitter. Default a new {@link Random}. */
     public Builder random(Random random) {
       this.random = Objects.requireNonNull(random, "random");
@@ -331,7 +361,8 @@ public interface ReconnectingSocket extends AutoCloseable {
               stableAfter,
               attemptTimeout,
               onReady,
-              random != null ? random : new Random()));
+              random != null ? random : new Random(),
+              sendBufferSize));
     }
 
     private static Duration requireNonNegative(String name, Duration d) {

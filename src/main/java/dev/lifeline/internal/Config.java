@@ -25,4 +25,5 @@ public record Config(
     Duration stableAfter,
     Duration attemptTimeout,
     Function<? super Session, ? extends Completable> onReady,
-    Random random) {}
+    Random random,
+    int sendBufferSize) {}

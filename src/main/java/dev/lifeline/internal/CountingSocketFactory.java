@@ -25,16 +25,26 @@ import javax.net.SocketFactory;
 final class CountingSocketFactory extends SocketFactory {
   private final SocketFactory delegate;
   private final LinkActivity activity;
+  private final int sendBufferSize;
 
-  CountingSocketFactory(SocketFactory delegate, LinkActivity activity) {
+  /**
+   * @param sendBufferSize the {@code SO_SNDBUF} to ask for before connecting, or 0 for the
+   *     system's default
+   */
+  CountingSocketFactory(SocketFactory delegate, LinkActivity activity, int sendBufferSize) {
     this.delegate = delegate;
     this.activity = activity;
+    this.sendBufferSize = sendBufferSize;
   }
 
   @Override
   public Socket createSocket() throws IOException {
-    if (delegate == SocketFactory.getDefault()) return new CountingSocket(activity);
-    return new ForwardingCountingSocket(delegate.createSocket(), activity);
+    Socket socket =
+        delegate == SocketFactory.getDefault()
+            ? new CountingSocket(activity)
+            : new ForwardingCountingSocket(delegate.createSocket(), activity);
+    if (sendBufferSize > 0) socket.setSendBufferSize(sendBufferSize);
+    return socket;
   }
 
   @Override

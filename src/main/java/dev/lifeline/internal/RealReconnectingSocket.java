@@ -102,19 +102,20 @@ public final class RealReconnectingSocket implements ReconnectingSocket {
       activity = new LinkActivity(() -> scheduler.now(TimeUnit.MILLISECONDS));
     }
     this.activity = activity;
-    this.webSockets = webSockets != null ? webSockets : deriveClient(base, config.heartbeat(), activity);
+    this.webSockets = webSockets != null ? webSockets : deriveClient(base, config, activity);
     this.messagesView = Observable.defer(() -> messages.subject());
     this.name = "socket";
   }
 
   /**
-   * The caller's client with the same pool and dispatcher, plus byte counting on its sockets and
-   * OkHttp's ping interval for a protocol heartbeat.
+   * The caller's client with the same pool and dispatcher, plus byte counting and a bounded send
+   * buffer on its sockets, and OkHttp's ping interval for a protocol heartbeat.
    */
-  private static OkHttpClient deriveClient(
-      OkHttpClient base, Heartbeat heartbeat, LinkActivity activity) {
+  private static OkHttpClient deriveClient(OkHttpClient base, Config config, LinkActivity activity) {
     OkHttpClient.Builder derived = base.newBuilder();
-    derived.socketFactory(new CountingSocketFactory(base.socketFactory(), activity));
+    derived.socketFactory(
+        new CountingSocketFactory(base.socketFactory(), activity, config.sendBufferSize()));
+    Heartbeat heartbeat = config.heartbeat();
     if (heartbeat.mode() == Heartbeat.Mode.PROTOCOL) derived.pingInterval(heartbeat.interval());
     return derived.build();
   }

@@ -59,7 +59,8 @@ final class Harness {
                 stableAfter,
                 attemptTimeout,
                 onReady,
-                random),
+                random,
+                0),
             fakes,
             activity);
     states = socket.states().test();

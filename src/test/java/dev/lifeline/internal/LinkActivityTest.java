@@ -138,7 +138,7 @@ class LinkActivityTest {
     AtomicLong clock = new AtomicLong(1_000);
     LinkActivity activity = new LinkActivity(clock::get);
     try (ServerSocket server = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-      Socket client = new CountingSocketFactory(base, activity).createSocket();
+      Socket client = new CountingSocketFactory(base, activity, 4_096).createSocket();
       client.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), server.getLocalPort()), 5_000);
       try (Socket accepted = server.accept()) {
         OutputStream out = client.getOutputStream();
@@ -157,6 +157,9 @@ class LinkActivityTest {
         assertThat(activity.lastReadAt()).isEqualTo(2_000);
         assertThat(client.getInputStream()).as("one wrapper per socket").isSameAs(in);
         assertThat(client.isConnected()).isTrue();
+        assertThat(client.getSendBufferSize())
+            .as("the bounded send buffer was asked for (Linux doubles it)")
+            .isBetween(4_096, 2 * 4_096);
       } finally {
         client.close();
       }

@@ -1,0 +1,144 @@
+package dev.lifeline.fault;
+
+import static java.time.Duration.ofMillis;
+import static java.time.Duration.ofSeconds;
+import static java.util.concurrent.TimeUnit.SECONDS;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.lifeline.Backoff;
+import dev.lifeline.ConnectionState;
+import dev.lifeline.ConnectionState.Connected;
+import dev.lifeline.ConnectionState.WaitingToReconnect;
+import dev.lifeline.Heartbeat;
+import dev.lifeline.HeartbeatTimeoutException;
+import dev.lifeline.Message;
+import dev.lifeline.ReconnectingSocket;
+import io.reactivex.rxjava3.core.Single;
+import io.reactivex.rxjava3.observers.TestObserver;
+import java.time.Duration;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.CopyOnWriteArrayList;
+import mockwebserver3.Dispatcher;
+import mockwebserver3.MockResponse;
+import mockwebserver3.MockWebServer;
+import mockwebserver3.RecordedRequest;
+import mockwebserver3.junit5.StartStop;
+import okhttp3.Response;
+import okhttp3.WebSocket;
+import okhttp3.WebSocketListener;
+import okio.ByteString;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/**
+ * The heartbeat on real sockets behind the fault proxy: a slow but live link is not declared dead,
+ * and a black-holed one is caught within interval + timeout (+10 % for a busy two-core machine).
+ */
+@Timeout(60)
+class SlowLinkTest {
+  private static final Duration INTERVAL = ofSeconds(1);
+  private static final Duration TIMEOUT = ofSeconds(1);
+
+  @StartStop private final MockWebServer server = new MockWebServer();
+  private FaultProxy proxy;
+  private ReconnectingSocket socket;
+  private final List<Timed> states = new CopyOnWriteArrayList<>();
+
+  private record Timed(long nanos, ConnectionState state) {}
+
+  @BeforeEach
+  void startProxy() throws Exception {
+    server.setDispatcher(
+        new Dispatcher() {
+          @Override
+          public MockResponse dispatch(RecordedRequest request) {
+            return new MockResponse.Builder().webSocketUpgrade(new EchoAndPong()).build();
+          }
+        });
+    proxy = FaultProxy.start(server.getSocketAddress());
+    socket =
+        ReconnectingSocket.builder(proxy.url("/feed"))
+            .heartbeat(Heartbeat.application(INTERVAL, TIMEOUT, "ping", "pong"))
+            .retryPolicy(Backoff.exponential(ofMillis(100), ofMillis(500)))
+            .random(new Random(1))
+            .build();
+    socket.states().subscribe(s -> states.add(new Timed(System.nanoTime(), s)));
+  }
+
+  @AfterEach
+  void closeAll() {
+    if (socket != null) socket.close();
+    if (proxy != null) proxy.close();
+  }
+
+  @Test
+  void a256KiBEchoOverA64KiBPerSecondLinkSurvivesAOneSecondHeartbeat() {
+    proxy.throttle(FaultProxy.Direction.BOTH, 64 * 1024);
+    Single<Message> echo = socket.messages().firstOrError().cache();
+    echo.subscribe((m, e) -> {}); // subscribed before connect(): sees the first message
+    socket.connect();
+    socket.states().filter(Connected.class::isInstance).timeout(10, SECONDS).blockingFirst();
+    ByteString big = ByteString.of(new byte[256 * 1024]);
+    long sentAt = System.nanoTime();
+
+    assertThat(socket.send(big)).isTrue();
+
+    assertThat(echo.timeout(30, SECONDS).blockingGet()).isEqualTo(Message.binary(big));
+    long tookMs = (System.nanoTime() - sentAt) / 1_000_000;
+    assertThat(tookMs).as("the link really was slow: 2 × 4 s of transfer").isGreaterThan(6_000);
+    assertThat(states).extracting(Timed::state).filteredOn(WaitingToReconnect.class::isInstance).isEmpty();
+    assertThat(server.getRequestCount()).isEqualTo(1);
+    System.out.printf("256 KiB echo over 64 KiB/s, heartbeat 1s/1s: %d ms, no drop%n", tookMs);
+  }
+
+  @Test
+  void aBlackHoledLinkIsCaughtWithinIntervalPlusTimeoutAndTheSocketComesBack() throws Exception {
+    TestObserver<Duration> roundTrips = socket.roundTripTimes().test();
+    socket.connect();
+    socket.states().filter(Connected.class::isInstance).timeout(10, SECONDS).blockingFirst();
+    roundTrips.awaitCount(1); // pings and pongs are flowing
+
+    proxy.blackHole(FaultProxy.Direction.BOTH);
+    long holedAt = System.nanoTime();
+    WaitingToReconnect waiting =
+        socket.states().ofType(WaitingToReconnect.class).timeout(10, SECONDS).blockingFirst();
+    long detectedMs = (System.nanoTime() - holedAt) / 1_000_000;
+
+    assertThat(waiting.cause()).isInstanceOf(HeartbeatTimeoutException.class);
+    long boundMs = (INTERVAL.plus(TIMEOUT).toMillis() * 11) / 10;
+    assertThat(detectedMs).as("detected within interval + timeout + 10%%").isLessThanOrEqualTo(boundMs);
+
+    proxy.heal();
+    long healedAt = System.nanoTime();
+    socket.states().skip(1).filter(Connected.class::isInstance).timeout(10, SECONDS).blockingFirst();
+    long backMs = (System.nanoTime() - healedAt) / 1_000_000;
+    System.out.printf(
+        "black hole both ways, heartbeat 1s/1s: detected after %d ms (bound %d ms); connected again"
+            + " %d ms after the path resumed%n",
+        detectedMs, boundMs, backMs);
+  }
+
+  /** Echoes data messages and answers the heartbeat's "ping" with "pong". */
+  private static final class EchoAndPong extends WebSocketListener {
+    @Override
+    public void onMessage(WebSocket webSocket, String text) {
+      webSocket.send(text.equals("ping") ? "pong" : text);
+    }
+
+    @Override
+    public void onMessage(WebSocket webSocket, ByteString bytes) {
+      webSocket.send(bytes);
+    }
+
+    @Override
+    public void onClosing(WebSocket webSocket, int code, String reason) {
+      webSocket.close(1000, null);
+    }
+
+    @Override
+    public void onOpen(WebSocket webSocket, Response response) {}
+  }
+}
