@@ -1,14 +1,17 @@
 package dev.lifeline.wire;
 
 import static java.time.Duration.ofMillis;
+import static java.util.concurrent.TimeUnit.MILLISECONDS;
 import static java.util.concurrent.TimeUnit.SECONDS;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.lifeline.AttemptTimeoutException;
 import dev.lifeline.Backoff;
 import dev.lifeline.ConnectionState;
 import dev.lifeline.ConnectionState.Closed;
 import dev.lifeline.ConnectionState.Connected;
 import dev.lifeline.ConnectionState.Connecting;
+import dev.lifeline.ConnectionState.WaitingToReconnect;
 import dev.lifeline.Heartbeat;
 import dev.lifeline.ReconnectingSocket;
 import java.io.IOException;
@@ -19,9 +22,8 @@ import java.util.concurrent.CountDownLatch;
 import mockwebserver3.Dispatcher;
 import mockwebserver3.MockResponse;
 import mockwebserver3.MockWebServer;
+import java.util.concurrent.locks.LockSupport;
 import mockwebserver3.RecordedRequest;
-import dev.lifeline.AttemptTimeoutException;
-import dev.lifeline.ConnectionState.WaitingToReconnect;
 import okhttp3.OkHttpClient;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -157,6 +159,41 @@ class ManySocketsTest {
       client.dispatcher().executorService().shutdown();
       client.connectionPool().evictAll();
     }
+  }
+
+  @Test
+  @Timeout(30)
+  void closingSocketsEndsEveryReaderThreadOkHttpRanForThem() throws Exception {
+    for (int i = 0; i < 50; i++) {
+      ReconnectingSocket socket =
+          ReconnectingSocket.builder(url()).heartbeat(Heartbeat.protocol(ofMillis(200), ofMillis(200))).build();
+      sockets.add(socket);
+      socket.connect();
+    }
+    for (ReconnectingSocket socket : sockets) {
+      socket.states().filter(Connected.class::isInstance).timeout(20, SECONDS).blockingFirst();
+    }
+    // While a socket is open, OkHttp runs its reader on a dispatcher thread named after the
+    // redacted URL ("OkHttp http://localhost:PORT/...").
+    String marker = ":" + server.getPort() + "/";
+    assertThat(threadsNamedWith(marker)).hasSize(50);
+
+    for (ReconnectingSocket socket : sockets) socket.close();
+
+    // A pool thread going back to idle fires no event; look until none is left, within a bound.
+    long deadline = System.nanoTime() + SECONDS.toNanos(10);
+    while (!threadsNamedWith(marker).isEmpty() && System.nanoTime() < deadline) {
+      LockSupport.parkNanos(MILLISECONDS.toNanos(5));
+    }
+    assertThat(threadsNamedWith(marker)).as("reader threads still running after close()").isEmpty();
+  }
+
+  private static List<String> threadsNamedWith(String marker) {
+    List<String> names = new ArrayList<>();
+    for (Thread t : Thread.getAllStackTraces().keySet()) {
+      if (t.isAlive() && t.getName().contains(marker)) names.add(t.getName());
+    }
+    return names;
   }
 
   private String url() {
