@@ -50,9 +50,13 @@ import okio.ByteString;
  *
  * <h2>Sending</h2>
  *
- * {@link #send(String)} hands the message to OkHttp when the socket is {@code Connected} and
- * returns false otherwise. "Sent" means "enqueued in OkHttp": a message written to a connection
- * that then dies is lost.
+ * {@link #send(String)} never drops a message silently: it returns what it did. On a ready
+ * connection with room in OkHttp's queue the message is {@link SendResult#SENT} at once; otherwise
+ * it is {@link SendResult#QUEUED} in a bounded {@link Outbox} and sent in order when a connection is
+ * ready (after its ready hook) and OkHttp's queue is below the {@linkplain Builder#highWaterMark
+ * high-water mark}. A queued message that expires, or is still waiting when the socket gives up or
+ * closes, is reported on {@link #undelivered()}. "Sent" means "handed to OkHttp": a message written
+ * to a connection that then dies is lost (at most once).
  *
  * <pre>{@code
  * ReconnectingSocket socket = ReconnectingSocket.builder("wss://example.com/feed")
@@ -159,15 +163,18 @@ public interface ReconnectingSocket extends AutoCloseable {
   /**
    * Closes the connection gracefully (code 1000), cancels any pending attempt or wait, and stops
    * reconnecting; the socket becomes {@code Idle} and may {@link #connect()} again. Messages
-   * already handed to OkHttp are sent before the close frame; nothing else is queued. Does nothing
-   * if already idle or closed.
+   * already handed to OkHttp are sent before the close frame. Messages in the outbox stay there
+   * and are sent after the next {@code connect()} (unless they expire first); messages sent while
+   * idle are queued the same way. Does nothing if already idle, failed or closed.
    */
   void disconnect();
 
   /**
-   * Terminal: closes the connection gracefully (code 1000), cancels every timer, completes {@link
-   * #messages()}, {@link #roundTripTimes()} and, after emitting {@link ConnectionState.Closed},
-   * {@link #states()}. Idempotent.
+   * Terminal: closes the connection gracefully (code 1000), cancels every timer, reports messages
+   * still in the outbox on {@link #undelivered()} with a {@link SocketClosedException}, completes
+   * {@link #messages()}, {@link #roundTripTimes()}, {@link #undelivered()} and, after emitting
+   * {@link ConnectionState.Closed}, {@link #states()}. Later sends return {@link
+   * SendResult#REJECTED_CLOSED}. Idempotent.
    */
   @Override
   void close();
@@ -180,14 +187,35 @@ public interface ReconnectingSocket extends AutoCloseable {
   void reconnectNow();
 
   /**
-   * Sends a text message if the socket is {@code Connected}. Returns true if OkHttp accepted it
-   * into its send queue; false if the socket is not connected or the connection is closing. A
-   * false return means the message was not sent.
+   * Sends a text message, or queues it until it can be sent. Safe from any thread, including a
+   * subscriber on OkHttp's reader thread; the messages of one thread keep their order, across
+   * reconnects too. Returns at once:
+   *
+   * <ul>
+   *   <li>{@link SendResult#SENT}: handed to the ready connection's send queue;
+   *   <li>{@link SendResult#QUEUED}: held in the outbox (not connected, queue above the high-water
+   *       mark, or earlier messages waiting); a queued message that is never sent is reported on
+   *       {@link #undelivered()};
+   *   <li>{@code REJECTED_*}: not taken, and not reported again: the outbox is full, the message is
+   *       larger than OkHttp can send (16 MiB), or the socket is closed.
+   * </ul>
    */
-  boolean send(String text);
+  SendResult send(String text);
 
   /** Sends a binary message; see {@link #send(String)}. */
-  boolean send(ByteString bytes);
+  SendResult send(ByteString bytes);
+
+  /** Sends a text or binary message; see {@link #send(String)}. */
+  SendResult send(Message message);
+
+  /**
+   * Messages that were {@link SendResult#QUEUED} and will not be sent, each with its reason: it
+   * expired ({@link OutboxExpiredException}), was dropped for a newer one ({@link
+   * OutboxOverflowException}), the socket gave up ({@link GaveUpException}) or was closed ({@link
+   * SocketClosedException}). Hot; emitted on the thread that made the decision; completes on
+   * {@link #close()} after reporting what was still queued.
+   */
+  Observable<Undelivered> undelivered();
 
   /**
    * Configures a {@link ReconnectingSocket}. Every setter validates its argument at once and
@@ -196,6 +224,8 @@ public interface ReconnectingSocket extends AutoCloseable {
    */
   final class Builder {
     private static final int DEFAULT_SEND_BUFFER_SIZE = 16 * 1024;
+    private static final long DEFAULT_HIGH_WATER_MARK = 1L << 20;
+    private static final long OKHTTP_QUEUE_LIMIT = 16L << 20;
 
     private final Supplier<Request> requests;
     private OkHttpClient client;
@@ -209,6 +239,8 @@ public interface ReconnectingSocket extends AutoCloseable {
     private Function<? super Session, ? extends Completable> onReady;
     private Random random;
     private int sendBufferSize = DEFAULT_SEND_BUFFER_SIZE;
+    private Outbox outbox = Outbox.defaults();
+    private long highWaterMark = DEFAULT_HIGH_WATER_MARK;
 
     Builder(Supplier<Request> requests) {
       this.requests = requests;
@@ -341,6 +373,32 @@ public interface ReconnectingSocket extends AutoCloseable {
       return this;
     }
 
+    /**
+     * How many messages are held, and for how long, while they cannot be sent. Default {@link
+     * Outbox#defaults()}: 1 000 messages, 4 MiB, no time-to-live, refuse new ones when full.
+     */
+    public Builder outbox(Outbox outbox) {
+      this.outbox = Objects.requireNonNull(outbox, "outbox");
+      return this;
+    }
+
+    /**
+     * The most payload bytes Lifeline keeps in OkHttp's send queue; later messages wait in the
+     * outbox and follow as the queue drains. OkHttp closes a socket whose queue would pass 16 MiB;
+     * this keeps Lifeline's own sends well under that. A single message larger than the mark is
+     * still sent once the queue is empty. Default 1 MiB.
+     *
+     * @throws IllegalArgumentException unless {@code 1 <= bytes <= 16 MiB}
+     */
+    public Builder highWaterMark(long bytes) {
+      if (bytes < 1 || bytes > OKHTTP_QUEUE_LIMIT) {
+        throw new IllegalArgumentException(
+            "highWaterMark must be in [1, 16 MiB] (OkHttp's queue limit) but was " + bytes);
+      }
+      this.highWaterMark = bytes;
+      return this;
+    }
+
     /** The source of randomness for backoff jitter. Default a new {@link Random}. */
     public Builder random(Random random) {
       this.random = Objects.requireNonNull(random, "random");
@@ -362,7 +420,9 @@ public interface ReconnectingSocket extends AutoCloseable {
               attemptTimeout,
               onReady,
               random != null ? random : new Random(),
-              sendBufferSize));
+              sendBufferSize,
+              outbox,
+              highWaterMark));
     }
 
     private static Duration requireNonNegative(String name, Duration d) {

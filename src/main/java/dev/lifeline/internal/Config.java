@@ -1,6 +1,7 @@
 package dev.lifeline.internal;
 
 import dev.lifeline.Heartbeat;
+import dev.lifeline.Outbox;
 import dev.lifeline.RetryPolicy;
 import dev.lifeline.Session;
 import io.reactivex.rxjava3.core.Completable;
@@ -26,4 +27,6 @@ public record Config(
     Duration attemptTimeout,
     Function<? super Session, ? extends Completable> onReady,
     Random random,
-    int sendBufferSize) {}
+    int sendBufferSize,
+    Outbox outbox,
+    long highWaterMark) {}

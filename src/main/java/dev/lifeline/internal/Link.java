@@ -166,6 +166,11 @@ final class Link extends WebSocketListener implements Session, HeartbeatMonitor.
     return sessionMessages.subject().hide();
   }
 
+  /** Hands {@code message} to OkHttp; false if this connection has ended or OkHttp refused it. */
+  boolean sendNow(Message message) {
+    return message instanceof Message.Text t ? send(t.text()) : send(((Message.Binary) message).bytes());
+  }
+
   // --- HeartbeatMonitor.Link -------------------------------------------------------------------
 
   @Override
@@ -177,7 +182,7 @@ final class Link extends WebSocketListener implements Session, HeartbeatMonitor.
   @Override
   public boolean sendPing(Message ping) {
     if (log.isDebugEnabled()) log.debug("{} heartbeat ping", socket.name());
-    return ping instanceof Message.Text t ? send(t.text()) : send(((Message.Binary) ping).bytes());
+    return sendNow(ping);
   }
 
   @Override

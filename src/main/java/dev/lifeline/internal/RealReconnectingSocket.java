@@ -10,12 +10,16 @@ import dev.lifeline.GaveUpException;
 import dev.lifeline.HandshakeException;
 import dev.lifeline.Heartbeat;
 import dev.lifeline.HeartbeatTimeoutException;
+import dev.lifeline.LifelineException;
 import dev.lifeline.Message;
 import dev.lifeline.ReadyHookException;
 import dev.lifeline.ReconnectingSocket;
 import dev.lifeline.RetriesExhaustedException;
 import dev.lifeline.RetryContext;
+import dev.lifeline.SendResult;
+import dev.lifeline.SocketClosedException;
 import dev.lifeline.TerminalFailureException;
+import dev.lifeline.Undelivered;
 import io.reactivex.rxjava3.core.Completable;
 import io.reactivex.rxjava3.core.Observable;
 import io.reactivex.rxjava3.core.Scheduler;
@@ -25,6 +29,8 @@ import io.reactivex.rxjava3.subjects.BehaviorSubject;
 import java.net.SocketTimeoutException;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentLinkedQueue;
@@ -55,6 +61,10 @@ import org.slf4j.LoggerFactory;
 public final class RealReconnectingSocket implements ReconnectingSocket {
   private static final Logger log = LoggerFactory.getLogger(ReconnectingSocket.class);
   private static final Duration HEALTH_RECHECK = Duration.ofSeconds(1);
+  /** OkHttp closes a socket (1001) whose send queue would pass this. */
+  private static final long OKHTTP_QUEUE_LIMIT = 16L << 20;
+  /** How often a non-empty outbox looks for room in OkHttp's queue, which has no drain callback. */
+  private static final Duration DRAIN_POLL = Duration.ofMillis(10);
 
   private final Config config;
   private final WebSocket.Factory webSockets;
@@ -63,6 +73,9 @@ public final class RealReconnectingSocket implements ReconnectingSocket {
   private final BehaviorSubject<ConnectionState> states =
       BehaviorSubject.createDefault(ConnectionState.IDLE);
   private final SerialEmitter<Duration> roundTrips = new SerialEmitter<>();
+  private final SerialEmitter<Undelivered> undelivered = new SerialEmitter<>();
+  /** Also the send lock: held while messages go to OkHttp, so that none overtakes another. */
+  private final OutboxQueue outbox;
   private final Observable<Message> messagesView;
   private final ConcurrentLinkedQueue<Runnable> events = new ConcurrentLinkedQueue<>();
   private final AtomicInteger wip = new AtomicInteger();
@@ -82,6 +95,8 @@ public final class RealReconnectingSocket implements ReconnectingSocket {
   private Disposable retryTimer = Disposable.disposed();
   private Disposable attemptTimer = Disposable.disposed();
   private Disposable healthTimer = Disposable.disposed();
+  private Disposable drainTimer = Disposable.disposed();
+  private Disposable expiryTimer = Disposable.disposed();
 
   /** Creates an idle socket that connects with the configured OkHttp client. */
   public RealReconnectingSocket(Config config) {
@@ -96,6 +111,7 @@ public final class RealReconnectingSocket implements ReconnectingSocket {
   RealReconnectingSocket(Config config, WebSocket.Factory webSockets, LinkActivity activity) {
     this.config = config;
     this.worker = config.scheduler().createWorker();
+    this.outbox = new OutboxQueue(config.outbox());
     OkHttpClient base = config.client();
     if (webSockets == null) {
       Scheduler scheduler = config.scheduler();
@@ -165,19 +181,66 @@ public final class RealReconnectingSocket implements ReconnectingSocket {
   }
 
   @Override
-  public boolean send(String text) {
-    Link link = connected;
-    if (link == null) return false;
-    if (log.isTraceEnabled()) log.trace("{} sending text: {}", name, text);
-    return link.send(text);
+  public Observable<Undelivered> undelivered() {
+    return undelivered.subject().hide();
   }
 
   @Override
-  public boolean send(ByteString bytes) {
-    Link link = connected;
-    if (link == null) return false;
-    if (log.isTraceEnabled()) log.trace("{} sending binary: {}", name, bytes.hex());
-    return link.send(bytes);
+  public SendResult send(String text) {
+    return send(Message.text(text));
+  }
+
+  @Override
+  public SendResult send(ByteString bytes) {
+    return send(Message.binary(bytes));
+  }
+
+  @Override
+  public SendResult send(Message message) {
+    Objects.requireNonNull(message, "message");
+    long size = -1; // the exact UTF-8 size of a text costs a pass over it: only when needed
+    if (upperBound(message) > OKHTTP_QUEUE_LIMIT && (size = message.sizeInBytes()) > OKHTTP_QUEUE_LIMIT) {
+      return SendResult.REJECTED_TOO_LARGE;
+    }
+    SendResult result;
+    boolean first;
+    List<Undelivered> dropped = new ArrayList<>(0);
+    synchronized (outbox) {
+      if (closed) return SendResult.REJECTED_CLOSED;
+      Link link = connected;
+      if (link != null && outbox.isEmpty() && hasRoom(link, message, size) && link.sendNow(message)) {
+        if (log.isTraceEnabled()) log.trace("{} sent {}", name, Link.describe(message));
+        return SendResult.SENT;
+      }
+      if (size < 0) size = message.sizeInBytes();
+      first = outbox.isEmpty();
+      result = outbox.offer(message, size, now(), dropped);
+    }
+    report(dropped);
+    if (log.isTraceEnabled()) log.trace("{} {} {}", name, result, Link.describe(message));
+    if (result == SendResult.QUEUED && first) submit(this::drainOutbox);
+    return result;
+  }
+
+  /** Whether OkHttp's queue can take {@code message} without passing the high-water mark. */
+  private boolean hasRoom(Link link, Message message, long knownSize) {
+    long queued = link.queueSize();
+    if (queued == 0) return true; // one message larger than the mark still goes, alone
+    long room = config.highWaterMark() - queued;
+    if (knownSize >= 0) return knownSize <= room;
+    return upperBound(message) <= room || message.sizeInBytes() <= room;
+  }
+
+  /** A bound on a message's size in bytes that costs nothing to compute. */
+  private static long upperBound(Message message) {
+    return message instanceof Message.Text t ? 3L * t.text().length() : message.sizeInBytes();
+  }
+
+  private void report(List<Undelivered> lost) {
+    for (Undelivered u : lost) {
+      log.debug("{} undelivered {}: {}", name, u.message(), u.reason().getMessage());
+      undelivered.onNext(u);
+    }
   }
 
   @Override
@@ -250,11 +313,50 @@ public final class RealReconnectingSocket implements ReconnectingSocket {
   private void doClose() {
     if (state instanceof ConnectionState.Closed) return;
     stopEverything(1000, "close");
+    expiryTimer.dispose();
+    failOutbox(new SocketClosedException());
     setState(ConnectionState.CLOSED);
     states.onComplete();
     messages.onComplete();
     roundTrips.onComplete();
+    undelivered.onComplete();
     worker.dispose();
+  }
+
+  private void failOutbox(LifelineException reason) {
+    List<Undelivered> lost = new ArrayList<>();
+    synchronized (outbox) {
+      outbox.failAll(reason, lost);
+    }
+    report(lost);
+  }
+
+  /**
+   * Sends what the outbox holds, oldest first, while the connection is ready and OkHttp's queue has
+   * room; reports what expired; and keeps looking while anything is left.
+   */
+  private void drainOutbox() {
+    List<Undelivered> expired = new ArrayList<>(0);
+    boolean left;
+    long nextExpiry;
+    synchronized (outbox) {
+      outbox.removeExpired(now(), expired);
+      Link link = connected;
+      OutboxQueue.Entry next;
+      while (link != null && (next = outbox.peek()) != null) {
+        if (!hasRoom(link, next.message(), next.size()) || !link.sendNow(next.message())) break;
+        outbox.poll();
+      }
+      left = !outbox.isEmpty();
+      nextExpiry = outbox.nextExpiry();
+    }
+    report(expired);
+    drainTimer.dispose();
+    expiryTimer.dispose();
+    if (left && connected != null) drainTimer = after(DRAIN_POLL, this::drainOutbox);
+    if (nextExpiry != Long.MAX_VALUE) {
+      expiryTimer = after(Duration.ofMillis(Math.max(0, nextExpiry - now())), this::drainOutbox);
+    }
   }
 
   private void doReconnectNow() {
@@ -267,6 +369,7 @@ public final class RealReconnectingSocket implements ReconnectingSocket {
   private void stopEverything(int code, String why) {
     wanted = false;
     retryTimer.dispose();
+    drainTimer.dispose();
     Link link = current;
     if (link != null) {
       endLink(link);
@@ -342,6 +445,7 @@ public final class RealReconnectingSocket implements ReconnectingSocket {
     connected = link;
     setState(new Connected(Instant.ofEpochMilli(now())));
     healthTimer = after(config.stableAfter(), () -> checkHealthy(link));
+    drainOutbox(); // after the ready hook, before anything sent later
   }
 
   /**
@@ -472,6 +576,9 @@ public final class RealReconnectingSocket implements ReconnectingSocket {
     messages = new SerialEmitter<>();
     setState(new Failed(reason));
     failedStream.onError(reason);
+    drainTimer.dispose();
+    expiryTimer.dispose();
+    failOutbox(reason);
   }
 
   private void resetOutage() {

@@ -13,6 +13,7 @@ import dev.lifeline.Heartbeat;
 import dev.lifeline.HeartbeatTimeoutException;
 import dev.lifeline.Message;
 import dev.lifeline.ReconnectingSocket;
+import dev.lifeline.SendResult;
 import io.reactivex.rxjava3.core.Single;
 import io.reactivex.rxjava3.observers.TestObserver;
 import java.time.Duration;
@@ -84,7 +85,7 @@ class SlowLinkTest {
     ByteString big = ByteString.of(new byte[256 * 1024]);
     long sentAt = System.nanoTime();
 
-    assertThat(socket.send(big)).isTrue();
+    assertThat(socket.send(big)).isEqualTo(SendResult.SENT);
 
     assertThat(echo.timeout(30, SECONDS).blockingGet()).isEqualTo(Message.binary(big));
     long tookMs = (System.nanoTime() - sentAt) / 1_000_000;

@@ -49,6 +49,9 @@ final class FakeWebSockets implements WebSocket.Factory {
     boolean cancelled;
     Integer closeCode;
     boolean accepting = true;
+    /** When true, sends add their size to {@link #queueSize}, as OkHttp's queue does. */
+    boolean queueGrows;
+    long maxQueueSize;
     private final LinkActivity handshakeBytesTo;
 
     FakeSocket(Request request, WebSocketListener listener, LinkActivity handshakeBytesTo) {
@@ -126,6 +129,7 @@ final class FakeWebSockets implements WebSocket.Factory {
     public boolean send(String text) {
       if (!accepting || cancelled || closeCode != null) return false;
       sent.add(text);
+      grow(ByteString.encodeUtf8(text).size());
       return true;
     }
 
@@ -133,7 +137,14 @@ final class FakeWebSockets implements WebSocket.Factory {
     public boolean send(ByteString bytes) {
       if (!accepting || cancelled || closeCode != null) return false;
       sent.add(bytes);
+      grow(bytes.size());
       return true;
+    }
+
+    private void grow(long size) {
+      if (!queueGrows) return;
+      queueSize += size;
+      maxQueueSize = Math.max(maxQueueSize, queueSize);
     }
 
     @Override

@@ -7,6 +7,7 @@ import dev.lifeline.ConnectionState;
 import dev.lifeline.Failures;
 import dev.lifeline.Heartbeat;
 import dev.lifeline.Message;
+import dev.lifeline.Outbox;
 import dev.lifeline.RetryPolicy;
 import dev.lifeline.Session;
 import io.reactivex.rxjava3.core.Completable;
@@ -31,6 +32,8 @@ final class Harness {
   Duration attemptTimeout = Duration.ofSeconds(20);
   Function<? super Session, ? extends Completable> onReady;
   Random random = new Random(42);
+  Outbox outbox = Outbox.defaults();
+  long highWaterMark = 1L << 20;
   Supplier<Request> requests =
       () -> new Request.Builder().url("http://example.test/feed").build();
 
@@ -60,7 +63,9 @@ final class Harness {
                 attemptTimeout,
                 onReady,
                 random,
-                0),
+                0,
+                outbox,
+                highWaterMark),
             fakes,
             activity);
     states = socket.states().test();

@@ -10,6 +10,7 @@ import dev.lifeline.ConnectionState.Connecting;
 import dev.lifeline.Heartbeat;
 import dev.lifeline.Message;
 import dev.lifeline.ReadyHookException;
+import dev.lifeline.SendResult;
 import io.reactivex.rxjava3.core.Completable;
 import io.reactivex.rxjava3.observers.TestObserver;
 import io.reactivex.rxjava3.subjects.CompletableSubject;
@@ -79,17 +80,21 @@ class LifecycleTest {
   }
 
   @Test
-  void sendGoesToTheConnectionOnlyWhileConnected() {
+  void sendsWhileNotConnectedWaitInTheOutboxAndGoOutInOrderOnceConnected() {
     h.build();
-    assertThat(h.socket.send("too early")).isFalse();
+    assertThat(h.socket.send("before connect")).isEqualTo(SendResult.QUEUED);
     h.socket.connect();
-    assertThat(h.socket.send("still connecting")).isFalse();
+    assertThat(h.socket.send("while connecting")).isEqualTo(SendResult.QUEUED);
     FakeWebSockets.FakeSocket fake = h.fakes.last().open();
-    assertThat(h.socket.send("hello")).isTrue();
-    assertThat(h.socket.send(ByteString.encodeUtf8("bin"))).isTrue();
-    assertThat(fake.sent).containsExactly("hello", ByteString.encodeUtf8("bin"));
+    assertThat(fake.sent).containsExactly("before connect", "while connecting");
+    assertThat(h.socket.send("hello")).isEqualTo(SendResult.SENT);
+    assertThat(h.socket.send(ByteString.encodeUtf8("bin"))).isEqualTo(SendResult.SENT);
+    assertThat(fake.sent).endsWith("hello", ByteString.encodeUtf8("bin"));
     fake.drop();
-    assertThat(h.socket.send("while down")).isFalse();
+    assertThat(h.socket.send("while down")).isEqualTo(SendResult.QUEUED);
+    h.advance(h.waiting().delay());
+    FakeWebSockets.FakeSocket next = h.fakes.last().open();
+    assertThat(next.sent).containsExactly("while down");
   }
 
   @Test
@@ -142,9 +147,11 @@ class LifecycleTest {
     FakeWebSockets.FakeSocket fake = h.fakes.last().open();
     assertThat(h.socket.state()).isEqualTo(new Connecting(0));
     assertThat(fake.sent).containsExactly("auth");
-    assertThat(h.socket.send("app message")).as("not Connected until the hook completes").isFalse();
+    assertThat(h.socket.send("app message")).as("held until the hook completes").isEqualTo(SendResult.QUEUED);
+    assertThat(fake.sent).containsExactly("auth");
 
     ready.onComplete();
+    assertThat(fake.sent).as("the outbox flushes after the ready hook").containsExactly("auth", "app message");
     assertThat(h.socket.state()).isInstanceOf(ConnectionState.Connected.class);
     assertThat(order).containsExactly("hook, state Connecting(attempt=0)");
   }

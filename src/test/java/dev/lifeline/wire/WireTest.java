@@ -19,6 +19,7 @@ import dev.lifeline.Heartbeat;
 import dev.lifeline.HeartbeatTimeoutException;
 import dev.lifeline.Message;
 import dev.lifeline.ReconnectingSocket;
+import dev.lifeline.SendResult;
 import dev.lifeline.testing.CallersSocketFactory;
 import dev.lifeline.ServerClosedException;
 import dev.lifeline.TerminalFailureException;
@@ -70,12 +71,12 @@ class WireTest {
     socket.connect();
     states.await(Connected.class);
 
-    assertThat(socket.send("hello")).isTrue();
+    assertThat(socket.send("hello")).isEqualTo(SendResult.SENT);
     messages.awaitCount(1);
     messages.assertValuesOnly(Message.text("hello"));
 
     ByteString bytes = ByteString.of((byte) 1, (byte) 2, (byte) 0xff);
-    assertThat(socket.send(bytes)).isTrue();
+    assertThat(socket.send(bytes)).isEqualTo(SendResult.SENT);
     messages.awaitCount(2);
     messages.assertValuesOnly(Message.text("hello"), Message.binary(bytes));
 
@@ -382,7 +383,7 @@ class WireTest {
     assertThat(server.takeRequest(5, SECONDS)).isNotNull();
     assertThat(server.takeRequest(300, MILLISECONDS)).as("a request after disconnect()").isNull();
     assertThat(socket.state()).isInstanceOf(Idle.class);
-    assertThat(socket.send("lost")).as("send while idle").isFalse();
+    assertThat(socket.send("queued while idle")).isEqualTo(SendResult.QUEUED);
 
     ServerListener second = ServerListener.echo();
     server.enqueue(upgrade(second));
@@ -390,9 +391,9 @@ class WireTest {
     socket.connect();
     socket.states().filter(Connected.class::isInstance).timeout(5, SECONDS).blockingFirst();
     assertThat(second.await("open", 5)).isNotNull();
-    assertThat(socket.send("again")).isTrue();
-    messages.awaitCount(1);
-    messages.assertValuesOnly(Message.text("again"));
+    assertThat(socket.send("again").isAccepted()).isTrue();
+    messages.awaitCount(2);
+    messages.assertValuesOnly(Message.text("queued while idle"), Message.text("again"));
     assertThat(server.getRequestCount()).isEqualTo(2);
     assertThat(names(states.states()))
         .containsExactly("Idle", "Connecting(0)", "Connected", "Idle", "Connecting(0)", "Connected");
@@ -419,7 +420,7 @@ class WireTest {
     roundTrips.awaitDone(5, SECONDS);
     roundTrips.assertComplete();
     assertThat(serverSide.await("closing:", 5)).isEqualTo("closing:1000");
-    assertThat(socket.send("after close")).isFalse();
+    assertThat(socket.send("after close")).isEqualTo(SendResult.REJECTED_CLOSED);
   }
 
   // --- Logging -----------------------------------------------------------------------------------
@@ -478,7 +479,7 @@ class WireTest {
       socket.states().filter(Connected.class::isInstance).timeout(5, SECONDS).blockingFirst();
       messages.awaitCount(1);
       messages.assertValuesOnly(Message.text("welcome"));
-      assertThat(socket.send("hello")).isTrue();
+      assertThat(socket.send("hello")).isEqualTo(SendResult.SENT);
       messages.awaitCount(2);
       socket.close();
       states.awaitComplete();

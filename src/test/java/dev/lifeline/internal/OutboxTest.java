@@ -1,0 +1,201 @@
+package dev.lifeline.internal;
+
+import static java.time.Duration.ofMillis;
+import static java.time.Duration.ofSeconds;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.lifeline.Backoff;
+import dev.lifeline.Message;
+import dev.lifeline.Outbox;
+import dev.lifeline.OutboxExpiredException;
+import dev.lifeline.OutboxOverflowException;
+import dev.lifeline.RetriesExhaustedException;
+import dev.lifeline.SendResult;
+import dev.lifeline.SocketClosedException;
+import dev.lifeline.Undelivered;
+import io.reactivex.rxjava3.observers.TestObserver;
+import java.util.ArrayList;
+import java.util.List;
+import okio.ByteString;
+import org.junit.jupiter.api.Test;
+
+/** Sends while the link is down or busy: held, bounded, in order, and never lost silently. */
+class OutboxTest {
+  private final Harness h = new Harness();
+
+  private TestObserver<Undelivered> undelivered() {
+    return h.socket.undelivered().test();
+  }
+
+  @Test
+  void queuedMessagesGoOutInSendOrderAcrossSeveralReconnects() {
+    h.build();
+    h.socket.connect();
+    List<String> expected = new ArrayList<>();
+    for (int round = 0; round < 3; round++) {
+      for (int i = 0; i < 5; i++) {
+        String m = "round " + round + " message " + i;
+        expected.add(m);
+        assertThat(h.socket.send(m)).isEqualTo(SendResult.QUEUED);
+      }
+      h.fakes.last().fail(new java.io.IOException("never opened"));
+      h.advance(h.waiting().delay());
+    }
+    FakeWebSockets.FakeSocket fake = h.fakes.last().open();
+    assertThat(fake.sentTexts()).isEqualTo(expected);
+    assertThat(h.socket.send("after")).isEqualTo(SendResult.SENT);
+  }
+
+  @Test
+  void aFullOutboxRefusesNewMessagesAndSaysSo() {
+    h.outbox = Outbox.bounded(2, 1_000);
+    h.build();
+    TestObserver<Undelivered> lost = undelivered();
+    assertThat(h.socket.send("one")).isEqualTo(SendResult.QUEUED);
+    assertThat(h.socket.send("two")).isEqualTo(SendResult.QUEUED);
+    assertThat(h.socket.send("three")).isEqualTo(SendResult.REJECTED_OUTBOX_FULL);
+    assertThat(h.socket.send(ByteString.of(new byte[1_001]))).isEqualTo(SendResult.REJECTED_OUTBOX_FULL);
+    lost.assertEmpty(); // a refused message is told to the sender, not reported again
+
+    h.socket.connect();
+    assertThat(h.fakes.last().open().sentTexts()).containsExactly("one", "two");
+  }
+
+  @Test
+  void theByteLimitCountsUtf8Bytes() {
+    h.outbox = Outbox.bounded(100, 6);
+    h.build();
+    assertThat(h.socket.send("€€")).isEqualTo(SendResult.QUEUED); // 6 bytes
+    assertThat(h.socket.send("x")).isEqualTo(SendResult.REJECTED_OUTBOX_FULL);
+  }
+
+  @Test
+  void dropOldestMakesRoomAndReportsWhatItDropped() {
+    h.outbox = Outbox.bounded(2, 1_000).dropOldest();
+    h.build();
+    TestObserver<Undelivered> lost = undelivered();
+    h.socket.send("one");
+    h.socket.send("two");
+    assertThat(h.socket.send("three")).isEqualTo(SendResult.QUEUED);
+
+    lost.assertValueCount(1);
+    assertThat(lost.values().get(0).message()).isEqualTo(Message.text("one"));
+    assertThat(lost.values().get(0).reason()).isInstanceOf(OutboxOverflowException.class);
+    h.socket.connect();
+    assertThat(h.fakes.last().open().sentTexts()).containsExactly("two", "three");
+  }
+
+  @Test
+  void expiredMessagesAreReportedAtExpiryAndNeverSentLate() {
+    h.outbox = Outbox.defaults().timeToLive(ofSeconds(5));
+    h.build();
+    TestObserver<Undelivered> lost = undelivered();
+    h.socket.send("stale");
+    h.advance(ofSeconds(3));
+    h.socket.send("fresh");
+    h.advanceMillis(1_999);
+    lost.assertEmpty();
+    h.advanceMillis(1);
+
+    lost.assertValueCount(1);
+    assertThat(lost.values().get(0).message()).isEqualTo(Message.text("stale"));
+    assertThat(lost.values().get(0).reason())
+        .isInstanceOf(OutboxExpiredException.class)
+        .hasMessageContaining("5s");
+    h.socket.connect();
+    assertThat(h.fakes.last().open().sentTexts()).containsExactly("fresh");
+  }
+
+  @Test
+  void givingUpReportsEveryQueuedMessageWithTheGiveUp() {
+    h.retryPolicy = Backoff.exponential(ofSeconds(1), ofSeconds(30)).maxAttempts(0);
+    h.build();
+    TestObserver<Undelivered> lost = undelivered();
+    h.socket.connect();
+    h.socket.send("a");
+    h.socket.send("b");
+    h.fakes.last().drop();
+
+    assertThat(lost.values()).extracting(Undelivered::message).containsExactly(Message.text("a"), Message.text("b"));
+    assertThat(lost.values()).allSatisfy(u -> assertThat(u.reason()).isInstanceOf(RetriesExhaustedException.class));
+    h.socket.connect();
+    assertThat(h.fakes.last().open().sent).as("nothing resent after the give-up").isEmpty();
+  }
+
+  @Test
+  void closeReportsQueuedMessagesThenRefusesSends() {
+    h.build();
+    TestObserver<Undelivered> lost = undelivered();
+    h.socket.send("waiting");
+    h.socket.close();
+
+    lost.assertValueCount(1).assertComplete();
+    assertThat(lost.values().get(0).reason()).isInstanceOf(SocketClosedException.class);
+    assertThat(h.socket.send("later")).isEqualTo(SendResult.REJECTED_CLOSED);
+    assertThat(h.scheduler.pendingTasks()).isZero();
+  }
+
+  @Test
+  void disconnectKeepsQueuedMessagesForTheNextConnect() {
+    h.build();
+    h.socket.connect();
+    h.socket.send("kept");
+    h.socket.disconnect();
+    h.socket.connect();
+    assertThat(h.fakes.last().open().sentTexts()).containsExactly("kept");
+  }
+
+  @Test
+  void theHighWaterMarkKeepsOkHttpsQueueBoundedDuringASlowDrain() {
+    h.highWaterMark = 2L << 20;
+    h.outbox = Outbox.bounded(1_000, 128L << 20);
+    FakeWebSockets.FakeSocket fake = h.connected();
+    fake.queueGrows = true;
+    ByteString oneMiB = ByteString.of(new byte[1 << 20]);
+    List<SendResult> results = new ArrayList<>();
+    for (int i = 0; i < 64; i++) results.add(h.socket.send(oneMiB)); // 64 MiB at once
+
+    assertThat(results.subList(0, 2)).containsOnly(SendResult.SENT);
+    assertThat(results.subList(2, 64)).containsOnly(SendResult.QUEUED);
+    for (int tick = 0; tick < 2_000 && fake.sent.size() < 64; tick++) {
+      fake.queueSize = Math.max(0, fake.queueSize - (256 << 10)); // the link drains 256 KiB per 10 ms
+      h.advance(ofMillis(10));
+    }
+    assertThat(fake.sent).hasSize(64);
+    assertThat(fake.maxQueueSize).as("never near OkHttp's 16 MiB limit").isLessThanOrEqualTo(2L << 20);
+  }
+
+  @Test
+  void aMessageLargerThanOkHttpCanSendIsRefusedOnceAndNeverResent() {
+    h.build();
+    TestObserver<Undelivered> lost = undelivered();
+    ByteString tooLarge = ByteString.of(new byte[(16 << 20) + 1]);
+    assertThat(h.socket.send(tooLarge)).isEqualTo(SendResult.REJECTED_TOO_LARGE);
+    h.socket.connect();
+    FakeWebSockets.FakeSocket fake = h.fakes.last().open();
+    fake.drop();
+    h.advance(h.waiting().delay());
+    h.fakes.last().open();
+    assertThat(fake.sent).isEmpty();
+    assertThat(h.fakes.last().sent).isEmpty();
+    lost.assertEmpty();
+  }
+
+  @Test
+  void aSubscriberMaySendFromInsideOnNextOnTheReaderThread() {
+    FakeWebSockets.FakeSocket fake = h.connected();
+    h.socket.messages().subscribe(m -> h.socket.send("reply to " + ((Message.Text) m).text()));
+    fake.receive("question");
+    assertThat(fake.sentTexts()).containsExactly("reply to question");
+  }
+
+  @Test
+  void aMessageOkHttpRefusesAsItClosesWaitsForTheNextConnection() {
+    FakeWebSockets.FakeSocket fake = h.connected();
+    fake.accepting = false; // OkHttp is closing this connection: send() returns false
+    assertThat(h.socket.send("not lost")).isEqualTo(SendResult.QUEUED);
+    fake.drop();
+    h.advance(h.waiting().delay());
+    assertThat(h.fakes.last().open().sentTexts()).containsExactly("not lost");
+  }
+}
