@@ -6,6 +6,7 @@ import dev.lifeline.internal.RealReconnectingSocket;
 import io.reactivex.rxjava3.core.Completable;
 import io.reactivex.rxjava3.core.Observable;
 import io.reactivex.rxjava3.core.Scheduler;
+import io.reactivex.rxjava3.core.Single;
 import io.reactivex.rxjava3.schedulers.Schedulers;
 import java.time.Duration;
 import java.util.Locale;
@@ -209,6 +210,32 @@ public interface ReconnectingSocket extends AutoCloseable {
   SendResult send(Message message);
 
   /**
+   * Sends {@code message} when subscribed, and completes when the server's reply with the same
+   * correlation id arrives (see {@link Builder#correlation}). At least once: if the connection
+   * drops before the reply, the message is sent again, with the same id, on the next connection
+   * (after its ready hook, before anything queued later), so the server can recognise a duplicate.
+   *
+   * <p>Fails with {@link AcknowledgementTimeoutException} when no reply came within the
+   * correlation's timeout (counted from subscription, across reconnects), with the socket's {@link
+   * GaveUpException} when it gives up, with {@link SocketClosedException} on {@link #close()}, and
+   * with {@link SendRejectedException} if the message could not be queued. Completes on OkHttp's
+   * reader thread. Disposing stops waiting; a message already handed to OkHttp is not recalled.
+   *
+   * @throws IllegalStateException if the socket has no {@link Correlation}
+   * @throws IllegalArgumentException if the message carries no correlation id
+   */
+  Completable sendAcknowledged(Message message);
+
+  /**
+   * Like {@link #sendAcknowledged}, and emits the reply. Request/reply over a WebSocket: the
+   * {@code correlationId} pattern of message brokers.
+   *
+   * @throws IllegalStateException if the socket has no {@link Correlation}
+   * @throws IllegalArgumentException if the message carries no correlation id
+   */
+  Single<Message> request(Message message);
+
+  /**
    * Messages that were {@link SendResult#QUEUED} and will not be sent, each with its reason: it
    * expired ({@link OutboxExpiredException}), was dropped for a newer one ({@link
    * OutboxOverflowException}), the socket gave up ({@link GaveUpException}) or was closed ({@link
@@ -241,6 +268,7 @@ public interface ReconnectingSocket extends AutoCloseable {
     private int sendBufferSize = DEFAULT_SEND_BUFFER_SIZE;
     private Outbox outbox = Outbox.defaults();
     private long highWaterMark = DEFAULT_HIGH_WATER_MARK;
+    private Correlation correlation;
 
     Builder(Supplier<Request> requests) {
       this.requests = requests;
@@ -399,6 +427,15 @@ public interface ReconnectingSocket extends AutoCloseable {
       return this;
     }
 
+    /**
+     * How replies are matched to requests, for {@link ReconnectingSocket#sendAcknowledged} and
+     * {@link ReconnectingSocket#request}. Default: none (those methods then throw).
+     */
+    public Builder correlation(Correlation correlation) {
+      this.correlation = Objects.requireNonNull(correlation, "correlation");
+      return this;
+    }
+
     /** The source of randomness for backoff jitter. Default a new {@link Random}. */
     public Builder random(Random random) {
       this.random = Objects.requireNonNull(random, "random");
@@ -422,7 +459,8 @@ public interface ReconnectingSocket extends AutoCloseable {
               random != null ? random : new Random(),
               sendBufferSize,
               outbox,
-              highWaterMark));
+              highWaterMark,
+              correlation));
     }
 
     private static Duration requireNonNegative(String name, Duration d) {

@@ -1,5 +1,6 @@
 package dev.lifeline.internal;
 
+import dev.lifeline.Correlation;
 import dev.lifeline.Heartbeat;
 import dev.lifeline.Outbox;
 import dev.lifeline.RetryPolicy;
@@ -29,4 +30,5 @@ public record Config(
     Random random,
     int sendBufferSize,
     Outbox outbox,
-    long highWaterMark) {}
+    long highWaterMark,
+    Correlation correlation) {}

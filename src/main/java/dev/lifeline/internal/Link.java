@@ -109,6 +109,7 @@ final class Link extends WebSocketListener implements Session, HeartbeatMonitor.
       monitor.onPong();
       return;
     }
+    if (socket.consumeReply(message)) return;
     if (log.isTraceEnabled()) log.trace("{} received {}", socket.name(), describe(message));
     monitor.setDelivering(true);
     try {

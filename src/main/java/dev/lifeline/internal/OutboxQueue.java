@@ -7,6 +7,7 @@ import dev.lifeline.OutboxOverflowException;
 import dev.lifeline.SendResult;
 import dev.lifeline.Undelivered;
 import java.util.ArrayDeque;
+import java.util.Iterator;
 import java.util.List;
 
 /**
@@ -15,8 +16,11 @@ import java.util.List;
  * hands messages to OkHttp, so that a thread's messages never overtake each other.
  */
 final class OutboxQueue {
-  /** A queued message with its size and the time it expires ({@link Long#MAX_VALUE}: never). */
-  record Entry(Message message, long size, long expiresAt) {}
+  /**
+   * A queued message with its size, the time it expires ({@link Long#MAX_VALUE}: never), and the
+   * reply it awaits, if it was sent with an acknowledgement (null otherwise).
+   */
+  record Entry(Message message, long size, long expiresAt, PendingReply reply) {}
 
   private final Outbox policy;
   private final long ttlMs;
@@ -50,34 +54,68 @@ final class OutboxQueue {
    * Queues {@code message} if it fits, dropping the oldest messages into {@code dropped} first when
    * the policy says so.
    */
-  SendResult offer(Message message, long size, long now, List<Undelivered> dropped) {
+  SendResult offer(
+      Message message, long size, long now, PendingReply reply, List<Undelivered> dropped) {
     if (size > policy.maxBytes() || policy.maxMessages() == 0) return SendResult.REJECTED_OUTBOX_FULL;
     while (entries.size() >= policy.maxMessages() || bytes + size > policy.maxBytes()) {
       if (!policy.dropsOldest()) return SendResult.REJECTED_OUTBOX_FULL;
       dropped.add(new Undelivered(poll().message(), new OutboxOverflowException(policy)));
     }
-    entries.addLast(new Entry(message, size, ttlMs == 0 ? Long.MAX_VALUE : now + ttlMs));
+    entries.addLast(new Entry(message, size, ttlMs == 0 ? Long.MAX_VALUE : now + ttlMs, reply));
     bytes += size;
     return SendResult.QUEUED;
   }
 
-  /** Moves messages whose time-to-live has passed into {@code expired}. */
+  /**
+   * Puts an unacknowledged message back at the front, to be sent again before anything queued
+   * later; limits do not apply, since it was taken already. Call in reverse send order.
+   */
+  void requeueFirst(PendingReply reply) {
+    entries.addFirst(new Entry(reply.message, reply.size, Long.MAX_VALUE, reply));
+    bytes += reply.size;
+  }
+
+  /** Removes the entry of {@code reply}, if it is still queued. */
+  void remove(PendingReply reply) {
+    entries.removeIf(e -> {
+      if (e.reply() != reply) return false;
+      bytes -= e.size();
+      return true;
+    });
+  }
+
+  /** Moves messages whose time-to-live has passed into {@code expired}, keeping the others' order. */
   void removeExpired(long now, List<Undelivered> expired) {
-    // Every message gets the same time-to-live, so the oldest expires first.
-    while (!entries.isEmpty() && entries.peekFirst().expiresAt() <= now) {
-      expired.add(new Undelivered(poll().message(), new OutboxExpiredException(policy.timeToLive())));
+    if (nextExpiry() > now) return;
+    for (Iterator<Entry> it = entries.iterator(); it.hasNext(); ) {
+      Entry e = it.next();
+      if (e.expiresAt() > now) continue;
+      it.remove();
+      bytes -= e.size();
+      OutboxExpiredException reason = new OutboxExpiredException(policy.timeToLive());
+      if (e.reply() == null) {
+        expired.add(new Undelivered(e.message(), reason));
+      } else {
+        e.reply().expired = reason; // its own send fails; see RealReconnectingSocket#drainOutbox
+      }
     }
   }
 
-  /** When the oldest message expires, or {@link Long#MAX_VALUE}. */
+  /** When the next message expires, or {@link Long#MAX_VALUE}. */
   long nextExpiry() {
-    Entry first = entries.peekFirst();
-    return first == null ? Long.MAX_VALUE : first.expiresAt();
+    long next = Long.MAX_VALUE;
+    for (Entry e : entries) next = Math.min(next, e.expiresAt());
+    return next;
   }
 
-  /** Empties the outbox into {@code out}, each message with {@code reason}. */
+  /**
+   * Empties the outbox into {@code out}, each message with {@code reason}; acknowledged messages
+   * are left out: their own send fails instead.
+   */
   void failAll(dev.lifeline.LifelineException reason, List<Undelivered> out) {
     Entry e;
-    while ((e = poll()) != null) out.add(new Undelivered(e.message(), reason));
+    while ((e = poll()) != null) {
+      if (e.reply() == null) out.add(new Undelivered(e.message(), reason));
+    }
   }
 }

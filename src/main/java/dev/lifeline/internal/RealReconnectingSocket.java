@@ -1,7 +1,9 @@
 package dev.lifeline.internal;
 
 import dev.lifeline.AttemptTimeoutException;
+import dev.lifeline.AcknowledgementTimeoutException;
 import dev.lifeline.ConnectionState;
+import dev.lifeline.Correlation;
 import dev.lifeline.ConnectionState.Connected;
 import dev.lifeline.ConnectionState.Connecting;
 import dev.lifeline.ConnectionState.Failed;
@@ -16,6 +18,7 @@ import dev.lifeline.ReadyHookException;
 import dev.lifeline.ReconnectingSocket;
 import dev.lifeline.RetriesExhaustedException;
 import dev.lifeline.RetryContext;
+import dev.lifeline.SendRejectedException;
 import dev.lifeline.SendResult;
 import dev.lifeline.SocketClosedException;
 import dev.lifeline.TerminalFailureException;
@@ -23,6 +26,7 @@ import dev.lifeline.Undelivered;
 import io.reactivex.rxjava3.core.Completable;
 import io.reactivex.rxjava3.core.Observable;
 import io.reactivex.rxjava3.core.Scheduler;
+import io.reactivex.rxjava3.core.Single;
 import io.reactivex.rxjava3.disposables.Disposable;
 import io.reactivex.rxjava3.exceptions.Exceptions;
 import io.reactivex.rxjava3.subjects.BehaviorSubject;
@@ -30,12 +34,15 @@ import java.net.SocketTimeoutException;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 import okhttp3.OkHttpClient;
 import okhttp3.Request;
 import okhttp3.Response;
@@ -76,6 +83,9 @@ public final class RealReconnectingSocket implements ReconnectingSocket {
   private final SerialEmitter<Undelivered> undelivered = new SerialEmitter<>();
   /** Also the send lock: held while messages go to OkHttp, so that none overtakes another. */
   private final OutboxQueue outbox;
+  /** Acknowledged sends awaiting their reply, by correlation id. */
+  private final ConcurrentHashMap<String, PendingReply> pendingReplies = new ConcurrentHashMap<>();
+  private final AtomicLong replySequence = new AtomicLong();
   private final Observable<Message> messagesView;
   private final ConcurrentLinkedQueue<Runnable> events = new ConcurrentLinkedQueue<>();
   private final AtomicInteger wip = new AtomicInteger();
@@ -197,7 +207,119 @@ public final class RealReconnectingSocket implements ReconnectingSocket {
 
   @Override
   public SendResult send(Message message) {
+    return send(Objects.requireNonNull(message, "message"), null);
+  }
+
+  @Override
+  public Completable sendAcknowledged(Message message) {
+    return request(message).ignoreElement();
+  }
+
+  @Override
+  public Single<Message> request(Message message) {
     Objects.requireNonNull(message, "message");
+    if (config.correlation() == null) {
+      throw new IllegalStateException(
+          "acknowledged sends need a Correlation: ReconnectingSocket.builder(...).correlation(...)");
+    }
+    String id = config.correlation().idOfOutgoing(message);
+    if (id == null) {
+      throw new IllegalArgumentException("the correlation found no id in the message " + message);
+    }
+    return Single.create(
+        emitter -> {
+          PendingReply reply =
+              new PendingReply(
+                  id, message, message.sizeInBytes(), replySequence.incrementAndGet(), emitter);
+          if (pendingReplies.putIfAbsent(id, reply) != null) {
+            emitter.onError(
+                new IllegalStateException("a message with id " + id + " is already awaiting its reply"));
+            return;
+          }
+          emitter.setCancellable(() -> abandon(reply));
+          Duration timeout = config.correlation().timeout();
+          reply.timeout =
+              worker.schedule(
+                  () -> completeReply(reply, null, new AcknowledgementTimeoutException(id, timeout)),
+                  timeout.toNanos(),
+                  TimeUnit.NANOSECONDS);
+          SendResult result = send(message, reply);
+          if (!result.isAccepted()) completeReply(reply, null, new SendRejectedException(result));
+        });
+  }
+
+  /**
+   * Completes {@code reply} with the reply message or an error, if nobody else did first. Removing
+   * it from the table decides; the emitter is called outside any lock.
+   */
+  private void completeReply(PendingReply reply, Message answer, Throwable error) {
+    if (!pendingReplies.remove(reply.id, reply)) return;
+    reply.timeout.dispose();
+    synchronized (outbox) {
+      outbox.remove(reply);
+    }
+    if (error != null) {
+      reply.emitter.onError(error);
+    } else {
+      reply.emitter.onSuccess(answer);
+    }
+  }
+
+  private void abandon(PendingReply reply) {
+    if (!pendingReplies.remove(reply.id, reply)) return;
+    reply.timeout.dispose();
+    synchronized (outbox) {
+      outbox.remove(reply);
+    }
+  }
+
+  /**
+   * Reader thread: whether {@code message} is a reply (then it is consumed and completes its
+   * acknowledged send, if one is waiting).
+   */
+  boolean consumeReply(Message message) {
+    Correlation correlation = config.correlation();
+    if (correlation == null) return false;
+    String id;
+    try {
+      id = correlation.idOfIncoming(message);
+    } catch (RuntimeException e) {
+      log.error("{} the correlation's idOfIncoming threw; the message is treated as no reply", name, e);
+      return false;
+    }
+    if (id == null) return false;
+    PendingReply reply = pendingReplies.get(id);
+    if (reply == null) {
+      log.debug("{} reply {} matches no waiting message (duplicate or late): dropped", name, id);
+    } else {
+      completeReply(reply, message, null);
+    }
+    return true;
+  }
+
+  /** Loop: unacknowledged messages sent on an earlier connection go first on this one. */
+  private void requeueUnacknowledged(Link link) {
+    List<PendingReply> resend = new ArrayList<>();
+    synchronized (outbox) {
+      for (PendingReply reply : pendingReplies.values()) {
+        if (reply.sentOn != null && reply.sentOn != link) resend.add(reply);
+      }
+      resend.sort(Comparator.comparingLong(r -> -r.sequence)); // newest first onto the front
+      for (PendingReply reply : resend) {
+        reply.sentOn = null;
+        outbox.requeueFirst(reply);
+      }
+    }
+    if (!resend.isEmpty()) log.debug("{} resending {} unacknowledged messages", name, resend.size());
+  }
+
+  private void failReplies(Throwable reason) {
+    for (PendingReply reply : new ArrayList<>(pendingReplies.values())) {
+      completeReply(reply, null, reason);
+    }
+  }
+
+  private SendResult send(Message message, PendingReply reply) {
     long size = -1; // the exact UTF-8 size of a text costs a pass over it: only when needed
     if (upperBound(message) > OKHTTP_QUEUE_LIMIT && (size = message.sizeInBytes()) > OKHTTP_QUEUE_LIMIT) {
       return SendResult.REJECTED_TOO_LARGE;
@@ -209,12 +331,13 @@ public final class RealReconnectingSocket implements ReconnectingSocket {
       if (closed) return SendResult.REJECTED_CLOSED;
       Link link = connected;
       if (link != null && outbox.isEmpty() && hasRoom(link, message, size) && link.sendNow(message)) {
+        if (reply != null) reply.sentOn = link;
         if (log.isTraceEnabled()) log.trace("{} sent {}", name, Link.describe(message));
         return SendResult.SENT;
       }
       if (size < 0) size = message.sizeInBytes();
       first = outbox.isEmpty();
-      result = outbox.offer(message, size, now(), dropped);
+      result = outbox.offer(message, size, now(), reply, dropped);
     }
     report(dropped);
     if (log.isTraceEnabled()) log.trace("{} {} {}", name, result, Link.describe(message));
@@ -314,6 +437,7 @@ public final class RealReconnectingSocket implements ReconnectingSocket {
     if (state instanceof ConnectionState.Closed) return;
     stopEverything(1000, "close");
     expiryTimer.dispose();
+    failReplies(new SocketClosedException());
     failOutbox(new SocketClosedException());
     setState(ConnectionState.CLOSED);
     states.onComplete();
@@ -346,11 +470,15 @@ public final class RealReconnectingSocket implements ReconnectingSocket {
       while (link != null && (next = outbox.peek()) != null) {
         if (!hasRoom(link, next.message(), next.size()) || !link.sendNow(next.message())) break;
         outbox.poll();
+        if (next.reply() != null) next.reply().sentOn = link;
       }
       left = !outbox.isEmpty();
       nextExpiry = outbox.nextExpiry();
     }
     report(expired);
+    for (PendingReply reply : new ArrayList<>(pendingReplies.values())) {
+      if (reply.expired != null) completeReply(reply, null, reply.expired);
+    }
     drainTimer.dispose();
     expiryTimer.dispose();
     if (left && connected != null) drainTimer = after(DRAIN_POLL, this::drainOutbox);
@@ -445,6 +573,7 @@ public final class RealReconnectingSocket implements ReconnectingSocket {
     connected = link;
     setState(new Connected(Instant.ofEpochMilli(now())));
     healthTimer = after(config.stableAfter(), () -> checkHealthy(link));
+    requeueUnacknowledged(link);
     drainOutbox(); // after the ready hook, before anything sent later
   }
 
@@ -578,6 +707,7 @@ public final class RealReconnectingSocket implements ReconnectingSocket {
     failedStream.onError(reason);
     drainTimer.dispose();
     expiryTimer.dispose();
+    failReplies(reason);
     failOutbox(reason);
   }
 

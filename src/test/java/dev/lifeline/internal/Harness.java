@@ -3,6 +3,7 @@ package dev.lifeline.internal;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.lifeline.Backoff;
+import dev.lifeline.Correlation;
 import dev.lifeline.ConnectionState;
 import dev.lifeline.Failures;
 import dev.lifeline.Heartbeat;
@@ -33,6 +34,7 @@ final class Harness {
   Function<? super Session, ? extends Completable> onReady;
   Random random = new Random(42);
   Outbox outbox = Outbox.defaults();
+  Correlation correlation;
   long highWaterMark = 1L << 20;
   Supplier<Request> requests =
       () -> new Request.Builder().url("http://example.test/feed").build();
@@ -65,7 +67,8 @@ final class Harness {
                 random,
                 0,
                 outbox,
-                highWaterMark),
+                highWaterMark,
+                correlation),
             fakes,
             activity);
     states = socket.states().test();

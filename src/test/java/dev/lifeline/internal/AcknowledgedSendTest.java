@@ -1,0 +1,155 @@
+package dev.lifeline.internal;
+
+import static java.time.Duration.ofSeconds;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.lifeline.AcknowledgementTimeoutException;
+import dev.lifeline.Backoff;
+import dev.lifeline.Correlation;
+import dev.lifeline.Message;
+import dev.lifeline.RetriesExhaustedException;
+import dev.lifeline.SocketClosedException;
+import io.reactivex.rxjava3.observers.TestObserver;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Acknowledged sends and request/reply: "req:ID:body" goes out, "ack:ID" or "reply:ID:body" comes
+ * back.
+ */
+class AcknowledgedSendTest {
+  private final Harness h = new Harness();
+
+  private static String field(Message m, int i) {
+    String[] parts = ((Message.Text) m).text().split(":", 3);
+    return parts.length > i ? parts[i] : null;
+  }
+
+  @BeforeEach
+  void correlateById() {
+    h.correlation =
+        Correlation.by(
+                out -> "req".equals(field(out, 0)) ? field(out, 1) : null,
+                in -> "ack".equals(field(in, 0)) || "reply".equals(field(in, 0)) ? field(in, 1) : null)
+            .timeout(ofSeconds(10));
+  }
+
+  @Test
+  void anAcknowledgedSendCompletesWhenItsAckArrivesAndTheAckIsNotEmitted() {
+    FakeWebSockets.FakeSocket fake = h.connected();
+    TestObserver<Void> sent = h.socket.sendAcknowledged(Message.text("req:1:hello")).test();
+    assertThat(fake.sentTexts()).containsExactly("req:1:hello");
+    sent.assertNotComplete();
+    fake.receive("ack:1");
+    sent.assertComplete();
+    h.messages.assertNoValues();
+  }
+
+  @Test
+  void aRequestEmitsItsReply() {
+    FakeWebSockets.FakeSocket fake = h.connected();
+    TestObserver<Message> reply = h.socket.request(Message.text("req:7:price?")).test();
+    fake.receive("reply:7:42");
+    reply.assertValue(Message.text("reply:7:42"));
+  }
+
+  @Test
+  void anAcknowledgedSendSurvivesAConnectionKilledMidFlightResentOnceAckedOnce() {
+    FakeWebSockets.FakeSocket first = h.connected();
+    TestObserver<Void> sent = h.socket.sendAcknowledged(Message.text("req:1:order")).test();
+    h.socket.send("plain, sent after");
+    first.drop(); // the ack never came: maybe the server got it, maybe not
+    h.socket.send("queued while down");
+    h.advance(h.waiting().delay());
+    FakeWebSockets.FakeSocket second = h.fakes.last().open();
+
+    assertThat(second.sentTexts())
+        .as("resent first, once, with the same id; then the outbox")
+        .containsExactly("req:1:order", "queued while down");
+    second.receive("ack:1");
+    second.receive("ack:1"); // the server acks the duplicate too
+    sent.assertComplete();
+    h.messages.assertNoValues();
+    h.socket.send("later");
+    assertThat(second.sentTexts()).containsExactly("req:1:order", "queued while down", "later");
+  }
+
+  @Test
+  void anAcknowledgedSendQueuedWhileDownIsSentOnceOnConnect() {
+    h.build();
+    TestObserver<Void> sent = h.socket.sendAcknowledged(Message.text("req:2:early")).test();
+    h.socket.connect();
+    FakeWebSockets.FakeSocket fake = h.fakes.last().open();
+    assertThat(fake.sentTexts()).containsExactly("req:2:early");
+    fake.receive("ack:2");
+    sent.assertComplete();
+  }
+
+  @Test
+  void noReplyInTimeFailsWithATimeout() {
+    FakeWebSockets.FakeSocket fake = h.connected();
+    TestObserver<Message> reply = h.socket.request(Message.text("req:3:slow")).test();
+    h.advanceMillis(9_999);
+    reply.assertNoErrors();
+    h.advanceMillis(1);
+    reply.assertError(e -> e instanceof AcknowledgementTimeoutException t && t.id().equals("3"));
+    fake.receive("reply:3:too late");
+    h.messages.assertNoValues(); // a late reply is still a reply: dropped, not emitted
+    assertThat(h.scheduler.pendingTasks()).as("only the health timer is left").isLessThanOrEqualTo(1);
+  }
+
+  @Test
+  void pendingSendsFailWithTheGiveUp() {
+    h.retryPolicy = Backoff.exponential(ofSeconds(1), ofSeconds(30)).maxAttempts(0);
+    FakeWebSockets.FakeSocket fake = h.connected();
+    TestObserver<Void> sent = h.socket.sendAcknowledged(Message.text("req:4:x")).test();
+    fake.drop();
+    sent.assertError(RetriesExhaustedException.class);
+  }
+
+  @Test
+  void pendingSendsFailOnClose() {
+    h.connected();
+    TestObserver<Void> sent = h.socket.sendAcknowledged(Message.text("req:5:x")).test();
+    TestObserver<Message> queuedReply = h.socket.request(Message.text("req:6:y")).test();
+    h.socket.close();
+    sent.assertError(SocketClosedException.class);
+    queuedReply.assertError(SocketClosedException.class);
+    assertThat(h.scheduler.pendingTasks()).isZero();
+  }
+
+  @Test
+  void messagesThatAreNotRepliesStillReachSubscribers() {
+    FakeWebSockets.FakeSocket fake = h.connected();
+    fake.receive("event:1:tick");
+    h.messages.assertValue(Message.text("event:1:tick"));
+  }
+
+  @Test
+  void mistakesAreRefusedWhereTheyAreMade() {
+    FakeWebSockets.FakeSocket fake = h.connected();
+    assertThatThrownBy(() -> h.socket.request(Message.text("no id here")))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("no id");
+    h.socket.request(Message.text("req:8:a")).test();
+    h.socket.request(Message.text("req:8:b")).test().assertError(IllegalStateException.class);
+    assertThat(fake.sentTexts()).containsExactly("req:8:a");
+
+    Harness plain = new Harness();
+    plain.build();
+    assertThatThrownBy(() -> plain.socket.sendAcknowledged(Message.text("req:9:x")))
+        .isInstanceOf(IllegalStateException.class)
+        .hasMessageContaining("Correlation");
+  }
+
+  @Test
+  void disposingStopsWaitingAndFreesTheId() {
+    FakeWebSockets.FakeSocket fake = h.connected();
+    TestObserver<Void> first = h.socket.sendAcknowledged(Message.text("req:10:a")).test();
+    first.dispose();
+    TestObserver<Void> again = h.socket.sendAcknowledged(Message.text("req:10:b")).test();
+    fake.receive("ack:10");
+    again.assertComplete();
+  }
+}
