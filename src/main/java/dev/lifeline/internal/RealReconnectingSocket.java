@@ -327,6 +327,7 @@ public final class RealReconnectingSocket implements ReconnectingSocket {
     SendResult result;
     boolean first;
     List<Undelivered> dropped = new ArrayList<>(0);
+    long now = now(); // read outside the lock: a Scheduler may be user code
     synchronized (outbox) {
       if (closed) return SendResult.REJECTED_CLOSED;
       Link link = connected;
@@ -337,7 +338,7 @@ public final class RealReconnectingSocket implements ReconnectingSocket {
       }
       if (size < 0) size = message.sizeInBytes();
       first = outbox.isEmpty();
-      result = outbox.offer(message, size, now(), reply, dropped);
+      result = outbox.offer(message, size, now, reply, dropped);
     }
     report(dropped);
     if (log.isTraceEnabled()) log.trace("{} {} {}", name, result, Link.describe(message));
@@ -463,8 +464,9 @@ public final class RealReconnectingSocket implements ReconnectingSocket {
     List<Undelivered> expired = new ArrayList<>(0);
     boolean left;
     long nextExpiry;
+    long now = now();
     synchronized (outbox) {
-      outbox.removeExpired(now(), expired);
+      outbox.removeExpired(now, expired);
       Link link = connected;
       OutboxQueue.Entry next;
       while (link != null && (next = outbox.peek()) != null) {
