@@ -52,7 +52,7 @@ final class OutboxQueue {
 
   /**
    * Queues {@code message} if it fits, dropping the oldest messages into {@code dropped} first when
-   * the policy says so.
+   * the policy says so ({@code dropped} may be null when it does not).
    */
   SendResult offer(
       Message message, long size, long now, PendingReply reply, List<Undelivered> dropped) {

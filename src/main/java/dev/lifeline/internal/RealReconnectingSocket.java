@@ -86,6 +86,7 @@ public final class RealReconnectingSocket implements ReconnectingSocket {
   /** Acknowledged sends awaiting their reply, by correlation id. */
   private final ConcurrentHashMap<String, PendingReply> pendingReplies = new ConcurrentHashMap<>();
   private final AtomicLong replySequence = new AtomicLong();
+  private final boolean expiring; // whether queued messages have a time-to-live
   private final Observable<Message> messagesView;
   private final ConcurrentLinkedQueue<Runnable> events = new ConcurrentLinkedQueue<>();
   private final AtomicInteger wip = new AtomicInteger();
@@ -122,6 +123,7 @@ public final class RealReconnectingSocket implements ReconnectingSocket {
     this.config = config;
     this.worker = config.scheduler().createWorker();
     this.outbox = new OutboxQueue(config.outbox());
+    this.expiring = !config.outbox().timeToLive().isZero();
     OkHttpClient base = config.client();
     if (webSockets == null) {
       Scheduler scheduler = config.scheduler();
@@ -324,23 +326,26 @@ public final class RealReconnectingSocket implements ReconnectingSocket {
     if (upperBound(message) > OKHTTP_QUEUE_LIMIT && (size = message.sizeInBytes()) > OKHTTP_QUEUE_LIMIT) {
       return SendResult.REJECTED_TOO_LARGE;
     }
+    // Read outside the lock (a Scheduler may be user code), and only when a time-to-live needs it.
+    long now = expiring ? now() : 0;
     SendResult result;
     boolean first;
-    List<Undelivered> dropped = new ArrayList<>(0);
-    long now = now(); // read outside the lock: a Scheduler may be user code
+    List<Undelivered> dropped = null;
     synchronized (outbox) {
       if (closed) return SendResult.REJECTED_CLOSED;
       Link link = connected;
       if (link != null && outbox.isEmpty() && hasRoom(link, message, size) && link.sendNow(message)) {
         if (reply != null) reply.sentOn = link;
-        if (log.isTraceEnabled()) log.trace("{} sent {}", name, Link.describe(message));
-        return SendResult.SENT;
+        result = SendResult.SENT;
+        first = false;
+      } else {
+        if (size < 0) size = message.sizeInBytes();
+        if (config.outbox().dropsOldest()) dropped = new ArrayList<>();
+        first = outbox.isEmpty();
+        result = outbox.offer(message, size, now, reply, dropped);
       }
-      if (size < 0) size = message.sizeInBytes();
-      first = outbox.isEmpty();
-      result = outbox.offer(message, size, now, reply, dropped);
     }
-    report(dropped);
+    if (dropped != null) report(dropped);
     if (log.isTraceEnabled()) log.trace("{} {} {}", name, result, Link.describe(message));
     if (result == SendResult.QUEUED && first) submit(this::drainOutbox);
     return result;
