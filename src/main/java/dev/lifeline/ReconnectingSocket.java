@@ -210,6 +210,20 @@ public interface ReconnectingSocket extends AutoCloseable {
   SendResult send(Message message);
 
   /**
+   * Sends {@code message} when subscribed (like {@link #send(Message)}) and completes when its bytes
+   * have left OkHttp's send queue: written to the network, the analogue of a browser's {@code
+   * bufferedAmount} going down. <b>Not proof of receipt</b>: the bytes may still be in the kernel or
+   * in flight when the connection dies. Use it to pace a producer.
+   *
+   * <p>A queued message completes once a connection has taken it and written it. Fails with {@link
+   * ConnectionLostException} if the connection ends first (the message is not resent), with the
+   * outbox's reasons ({@link OutboxExpiredException}, the {@link GaveUpException}, {@link
+   * SocketClosedException}) if it never leaves the outbox, or with {@link SendRejectedException}.
+   * Completes on the thread that processes the socket's events, usually the scheduler's.
+   */
+  Completable sendWritten(Message message);
+
+  /**
    * Sends {@code message} when subscribed, and completes when the server's reply with the same
    * correlation id arrives (see {@link Builder#correlation}). At least once: if the connection
    * drops before the reply, the message is sent again, with the same id, on the next connection

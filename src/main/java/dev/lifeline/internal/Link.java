@@ -9,6 +9,9 @@ import io.reactivex.rxjava3.core.Observable;
 import io.reactivex.rxjava3.core.Scheduler;
 import io.reactivex.rxjava3.disposables.Disposable;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
 import java.util.concurrent.atomic.AtomicReference;
 import okhttp3.Response;
 import okhttp3.WebSocket;
@@ -42,6 +45,11 @@ final class Link extends WebSocketListener implements Session, HeartbeatMonitor.
   volatile boolean ended;
   volatile boolean healthPending;
 
+  // Guarded by the socket's send lock: who waits for a message to leave OkHttp's queue, and the
+  // bytes enqueued since the first of them started waiting.
+  private final List<WrittenWaiter> writtenWaiters = new ArrayList<>();
+  private long watchedBytes;
+
   // Loop-confined.
   boolean opened;
   boolean ready;
@@ -74,12 +82,57 @@ final class Link extends WebSocketListener implements Session, HeartbeatMonitor.
     return true;
   }
 
-  /** Completes the session's message stream; the loop calls this when it ends the link. */
-  void finish() {
+  /**
+   * Completes the session's message stream and fails what still waits to be written; the loop
+   * calls this when it ends the link for {@code cause}.
+   */
+  void finish(Throwable cause) {
     ended = true;
     monitor.stop();
     hook.dispose();
     sessionMessages.onComplete();
+    List<WrittenWaiter> lost;
+    synchronized (socket.sendLock()) {
+      lost = new ArrayList<>(writtenWaiters);
+      writtenWaiters.clear();
+    }
+    for (WrittenWaiter w : lost) w.lost(cause);
+  }
+
+  /** Holding the send lock: starts counting for {@code waiter}, whose message was just sent. */
+  void watchWritten(WrittenWaiter waiter) {
+    if (writtenWaiters.isEmpty()) watchedBytes = 0;
+    waiter.base = watchedBytes;
+    writtenWaiters.add(waiter);
+  }
+
+  /** Holding the send lock. */
+  void unwatchWritten(WrittenWaiter waiter) {
+    writtenWaiters.remove(waiter);
+  }
+
+  /** Holding the send lock: payload bytes enqueued since the count stood at {@code base}. */
+  long bytesEnqueuedSince(long base) {
+    return watchedBytes - base;
+  }
+
+  /** Holding the send lock: removes and returns the waiters whose message has left the queue. */
+  List<WrittenWaiter> takeWritten() {
+    if (writtenWaiters.isEmpty()) return List.of();
+    List<WrittenWaiter> done = new ArrayList<>();
+    for (Iterator<WrittenWaiter> it = writtenWaiters.iterator(); it.hasNext(); ) {
+      WrittenWaiter w = it.next();
+      if (w.isWritten()) {
+        it.remove();
+        done.add(w);
+      }
+    }
+    return done;
+  }
+
+  /** Holding the send lock. */
+  boolean awaitsWrites() {
+    return !writtenWaiters.isEmpty();
   }
 
   // --- OkHttp callbacks ---------------------------------------------------------------------
@@ -152,14 +205,16 @@ final class Link extends WebSocketListener implements Session, HeartbeatMonitor.
 
   @Override
   public boolean send(String text) {
-    WebSocket ws = webSocket;
-    return !ended && ws != null && ws.send(text);
+    synchronized (socket.sendLock()) {
+      return sendNow(Message.text(text));
+    }
   }
 
   @Override
   public boolean send(ByteString bytes) {
-    WebSocket ws = webSocket;
-    return !ended && ws != null && ws.send(bytes);
+    synchronized (socket.sendLock()) {
+      return sendNow(Message.binary(bytes));
+    }
   }
 
   @Override
@@ -167,9 +222,20 @@ final class Link extends WebSocketListener implements Session, HeartbeatMonitor.
     return sessionMessages.subject().hide();
   }
 
-  /** Hands {@code message} to OkHttp; false if this connection has ended or OkHttp refused it. */
+  /**
+   * Holding the send lock: hands {@code message} to OkHttp; false if this connection has ended or
+   * OkHttp refused it. Every message Lifeline sends goes through here, so that a thread's messages
+   * keep their order and written-waiters see every byte enqueued after theirs.
+   */
   boolean sendNow(Message message) {
-    return message instanceof Message.Text t ? send(t.text()) : send(((Message.Binary) message).bytes());
+    WebSocket ws = webSocket;
+    if (ended || ws == null) return false;
+    boolean accepted =
+        message instanceof Message.Text t
+            ? ws.send(t.text())
+            : ws.send(((Message.Binary) message).bytes());
+    if (accepted && !writtenWaiters.isEmpty()) watchedBytes += message.sizeInBytes();
+    return accepted;
   }
 
   // --- HeartbeatMonitor.Link -------------------------------------------------------------------
@@ -183,7 +249,9 @@ final class Link extends WebSocketListener implements Session, HeartbeatMonitor.
   @Override
   public boolean sendPing(Message ping) {
     if (log.isDebugEnabled()) log.debug("{} heartbeat ping", socket.name());
-    return sendNow(ping);
+    synchronized (socket.sendLock()) {
+      return sendNow(ping);
+    }
   }
 
   @Override

@@ -1,5 +1,6 @@
 package dev.lifeline.internal;
 
+import dev.lifeline.LifelineException;
 import dev.lifeline.Message;
 import dev.lifeline.Outbox;
 import dev.lifeline.OutboxExpiredException;
@@ -17,10 +18,10 @@ import java.util.List;
  */
 final class OutboxQueue {
   /**
-   * A queued message with its size, the time it expires ({@link Long#MAX_VALUE}: never), and the
-   * reply it awaits, if it was sent with an acknowledgement (null otherwise).
+   * A queued message with its size, the time it expires ({@link Long#MAX_VALUE}: never), and who
+   * waits on it (an acknowledged send, a written-waiter), or null for a plain send.
    */
-  record Entry(Message message, long size, long expiresAt, PendingReply reply) {}
+  record Entry(Message message, long size, long expiresAt, SendTracker tracker) {}
 
   private final Outbox policy;
   private final long ttlMs;
@@ -55,13 +56,13 @@ final class OutboxQueue {
    * the policy says so ({@code dropped} may be null when it does not).
    */
   SendResult offer(
-      Message message, long size, long now, PendingReply reply, List<Undelivered> dropped) {
+      Message message, long size, long now, SendTracker tracker, List<Undelivered> dropped) {
     if (size > policy.maxBytes() || policy.maxMessages() == 0) return SendResult.REJECTED_OUTBOX_FULL;
     while (entries.size() >= policy.maxMessages() || bytes + size > policy.maxBytes()) {
       if (!policy.dropsOldest()) return SendResult.REJECTED_OUTBOX_FULL;
       dropped.add(new Undelivered(poll().message(), new OutboxOverflowException(policy)));
     }
-    entries.addLast(new Entry(message, size, ttlMs == 0 ? Long.MAX_VALUE : now + ttlMs, reply));
+    entries.addLast(new Entry(message, size, ttlMs == 0 ? Long.MAX_VALUE : now + ttlMs, tracker));
     bytes += size;
     return SendResult.QUEUED;
   }
@@ -75,30 +76,37 @@ final class OutboxQueue {
     bytes += reply.size;
   }
 
-  /** Removes the entry of {@code reply}, if it is still queued. */
-  void remove(PendingReply reply) {
+  /** Removes the entry {@code tracker} waits on, if it is still queued. */
+  void remove(SendTracker tracker) {
     entries.removeIf(e -> {
-      if (e.reply() != reply) return false;
+      if (e.tracker() != tracker) return false;
       bytes -= e.size();
       return true;
     });
   }
 
-  /** Moves messages whose time-to-live has passed into {@code expired}, keeping the others' order. */
-  void removeExpired(long now, List<Undelivered> expired) {
+  /**
+   * Removes messages whose time-to-live has passed: plain ones into {@code expired}, tracked ones
+   * into {@code trackers} (their waiters are told, outside the lock).
+   */
+  void removeExpired(long now, List<Undelivered> expired, List<SendTracker> trackers) {
     if (nextExpiry() > now) return;
     for (Iterator<Entry> it = entries.iterator(); it.hasNext(); ) {
       Entry e = it.next();
       if (e.expiresAt() > now) continue;
       it.remove();
       bytes -= e.size();
-      OutboxExpiredException reason = new OutboxExpiredException(policy.timeToLive());
-      if (e.reply() == null) {
-        expired.add(new Undelivered(e.message(), reason));
+      if (e.tracker() == null) {
+        expired.add(new Undelivered(e.message(), new OutboxExpiredException(policy.timeToLive())));
       } else {
-        e.reply().expired = reason; // its own send fails; see RealReconnectingSocket#drainOutbox
+        trackers.add(e.tracker());
       }
     }
+  }
+
+  /** The exception for a message that outlived the time-to-live. */
+  OutboxExpiredException expiredException() {
+    return new OutboxExpiredException(policy.timeToLive());
   }
 
   /** When the next message expires, or {@link Long#MAX_VALUE}. */
@@ -109,13 +117,17 @@ final class OutboxQueue {
   }
 
   /**
-   * Empties the outbox into {@code out}, each message with {@code reason}; acknowledged messages
-   * are left out: their own send fails instead.
+   * Empties the outbox: plain messages into {@code out} with {@code reason}, tracked ones into
+   * {@code trackers} (their own sends fail instead).
    */
-  void failAll(dev.lifeline.LifelineException reason, List<Undelivered> out) {
+  void failAll(LifelineException reason, List<Undelivered> out, List<SendTracker> trackers) {
     Entry e;
     while ((e = poll()) != null) {
-      if (e.reply() == null) out.add(new Undelivered(e.message(), reason));
+      if (e.tracker() == null) {
+        out.add(new Undelivered(e.message(), reason));
+      } else {
+        trackers.add(e.tracker());
+      }
     }
   }
 }

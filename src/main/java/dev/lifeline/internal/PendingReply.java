@@ -1,5 +1,6 @@
 package dev.lifeline.internal;
 
+import dev.lifeline.LifelineException;
 import dev.lifeline.Message;
 import io.reactivex.rxjava3.core.SingleEmitter;
 import io.reactivex.rxjava3.disposables.Disposable;
@@ -9,7 +10,7 @@ import io.reactivex.rxjava3.disposables.Disposable;
  * it from the socket's table of pending replies is what decides who completes it: the reply, its
  * timeout, a give-up or close.
  */
-final class PendingReply {
+final class PendingReply implements SendTracker {
   final String id;
   final Message message;
   final long size;
@@ -17,17 +18,33 @@ final class PendingReply {
   final SingleEmitter<Message> emitter;
   volatile Disposable timeout = Disposable.disposed();
 
-  /** The connection it was last handed to, or null while queued. Guarded by the outbox. */
+  private final RealReconnectingSocket socket;
+
+  /** The connection it was last handed to, or null while queued. Guarded by the send lock. */
   Link sentOn;
 
-  /** Set when it expired in the outbox before it could be sent. Guarded by the outbox. */
-  dev.lifeline.OutboxExpiredException expired;
-
-  PendingReply(String id, Message message, long size, long sequence, SingleEmitter<Message> emitter) {
+  PendingReply(
+      String id,
+      Message message,
+      long size,
+      long sequence,
+      SingleEmitter<Message> emitter,
+      RealReconnectingSocket socket) {
     this.id = id;
     this.message = message;
     this.size = size;
     this.sequence = sequence;
     this.emitter = emitter;
+    this.socket = socket;
+  }
+
+  @Override
+  public void sent(Link link) {
+    sentOn = link;
+  }
+
+  @Override
+  public void notSent(LifelineException reason) {
+    socket.completeReply(this, null, reason);
   }
 }

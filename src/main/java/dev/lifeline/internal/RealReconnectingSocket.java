@@ -232,7 +232,7 @@ public final class RealReconnectingSocket implements ReconnectingSocket {
         emitter -> {
           PendingReply reply =
               new PendingReply(
-                  id, message, message.sizeInBytes(), replySequence.incrementAndGet(), emitter);
+                  id, message, message.sizeInBytes(), replySequence.incrementAndGet(), emitter, this);
           if (pendingReplies.putIfAbsent(id, reply) != null) {
             emitter.onError(
                 new IllegalStateException("a message with id " + id + " is already awaiting its reply"));
@@ -254,7 +254,7 @@ public final class RealReconnectingSocket implements ReconnectingSocket {
    * Completes {@code reply} with the reply message or an error, if nobody else did first. Removing
    * it from the table decides; the emitter is called outside any lock.
    */
-  private void completeReply(PendingReply reply, Message answer, Throwable error) {
+  void completeReply(PendingReply reply, Message answer, Throwable error) {
     if (!pendingReplies.remove(reply.id, reply)) return;
     reply.timeout.dispose();
     synchronized (outbox) {
@@ -321,7 +321,38 @@ public final class RealReconnectingSocket implements ReconnectingSocket {
     }
   }
 
-  private SendResult send(Message message, PendingReply reply) {
+  @Override
+  public Completable sendWritten(Message message) {
+    Objects.requireNonNull(message, "message");
+    return Completable.create(
+        emitter -> {
+          WrittenWaiter waiter = new WrittenWaiter(emitter);
+          emitter.setCancellable(() -> forget(waiter));
+          SendResult result = send(message, waiter);
+          if (!result.isAccepted()) {
+            emitter.tryOnError(new SendRejectedException(result));
+          } else {
+            submit(this::drainOutbox); // looks at OkHttp's queue until the message has left it
+          }
+        });
+  }
+
+  private void forget(WrittenWaiter waiter) {
+    synchronized (outbox) {
+      if (waiter.link != null) {
+        waiter.link.unwatchWritten(waiter);
+      } else {
+        outbox.remove(waiter);
+      }
+    }
+  }
+
+  /** The lock every send to OkHttp holds; see {@link Link#sendNow}. */
+  Object sendLock() {
+    return outbox;
+  }
+
+  private SendResult send(Message message, SendTracker tracker) {
     long size = -1; // the exact UTF-8 size of a text costs a pass over it: only when needed
     if (upperBound(message) > OKHTTP_QUEUE_LIMIT && (size = message.sizeInBytes()) > OKHTTP_QUEUE_LIMIT) {
       return SendResult.REJECTED_TOO_LARGE;
@@ -335,14 +366,14 @@ public final class RealReconnectingSocket implements ReconnectingSocket {
       if (closed) return SendResult.REJECTED_CLOSED;
       Link link = connected;
       if (link != null && outbox.isEmpty() && hasRoom(link, message, size) && link.sendNow(message)) {
-        if (reply != null) reply.sentOn = link;
+        if (tracker != null) tracker.sent(link);
         result = SendResult.SENT;
         first = false;
       } else {
         if (size < 0) size = message.sizeInBytes();
         if (config.outbox().dropsOldest()) dropped = new ArrayList<>();
         first = outbox.isEmpty();
-        result = outbox.offer(message, size, now, reply, dropped);
+        result = outbox.offer(message, size, now, tracker, dropped);
       }
     }
     if (dropped != null) report(dropped);
@@ -455,42 +486,49 @@ public final class RealReconnectingSocket implements ReconnectingSocket {
 
   private void failOutbox(LifelineException reason) {
     List<Undelivered> lost = new ArrayList<>();
+    List<SendTracker> trackers = new ArrayList<>();
     synchronized (outbox) {
-      outbox.failAll(reason, lost);
+      outbox.failAll(reason, lost, trackers);
     }
     report(lost);
+    for (SendTracker t : trackers) t.notSent(reason);
   }
 
   /**
    * Sends what the outbox holds, oldest first, while the connection is ready and OkHttp's queue has
-   * room; reports what expired; and keeps looking while anything is left.
+   * room; reports what expired; completes messages that have left OkHttp's queue; and keeps
+   * looking while anything is left.
    */
   private void drainOutbox() {
     List<Undelivered> expired = new ArrayList<>(0);
+    List<SendTracker> expiredTracked = new ArrayList<>(0);
+    List<WrittenWaiter> written;
     boolean left;
+    boolean watching;
     long nextExpiry;
     long now = now();
     synchronized (outbox) {
-      outbox.removeExpired(now, expired);
+      outbox.removeExpired(now, expired, expiredTracked);
       Link link = connected;
       OutboxQueue.Entry next;
       while (link != null && (next = outbox.peek()) != null) {
         if (!hasRoom(link, next.message(), next.size()) || !link.sendNow(next.message())) break;
         outbox.poll();
-        if (next.reply() != null) next.reply().sentOn = link;
+        if (next.tracker() != null) next.tracker().sent(link);
       }
+      written = link != null ? link.takeWritten() : List.of();
+      watching = link != null && link.awaitsWrites();
       left = !outbox.isEmpty();
       nextExpiry = outbox.nextExpiry();
     }
     report(expired);
-    for (PendingReply reply : new ArrayList<>(pendingReplies.values())) {
-      if (reply.expired != null) completeReply(reply, null, reply.expired);
-    }
+    for (SendTracker t : expiredTracked) t.notSent(outbox.expiredException());
+    for (WrittenWaiter w : written) w.written();
     drainTimer.dispose();
     expiryTimer.dispose();
-    if (left && connected != null) drainTimer = after(DRAIN_POLL, this::drainOutbox);
+    if ((left || watching) && connected != null) drainTimer = after(DRAIN_POLL, this::drainOutbox);
     if (nextExpiry != Long.MAX_VALUE) {
-      expiryTimer = after(Duration.ofMillis(Math.max(0, nextExpiry - now())), this::drainOutbox);
+      expiryTimer = after(Duration.ofMillis(Math.max(0, nextExpiry - now)), this::drainOutbox);
     }
   }
 
@@ -507,7 +545,7 @@ public final class RealReconnectingSocket implements ReconnectingSocket {
     drainTimer.dispose();
     Link link = current;
     if (link != null) {
-      endLink(link);
+      endLink(link, new LifelineException(why + "() closed the connection"));
       WebSocket ws = link.webSocket;
       if (ws != null) {
         if (link.opened) {
@@ -626,7 +664,7 @@ public final class RealReconnectingSocket implements ReconnectingSocket {
   void linkEnded(Link link, Throwable cause) {
     if (link != current) return; // stale: an earlier attempt, or already handled
     boolean wasConnected = link.ready;
-    endLink(link);
+    endLink(link, cause);
     everConnected |= link.opened;
     if (wasConnected) {
       log.info("{} connection dropped: {}", name, cause.toString());
@@ -636,12 +674,12 @@ public final class RealReconnectingSocket implements ReconnectingSocket {
     failed(cause);
   }
 
-  private void endLink(Link link) {
+  private void endLink(Link link, Throwable cause) {
     current = null;
     if (connected == link) connected = null;
     attemptTimer.dispose();
     healthTimer.dispose();
-    link.finish();
+    link.finish(cause);
   }
 
   /** Decides what follows a drop or a failed attempt: wait and retry, or give up. */

@@ -122,6 +122,26 @@ class SlowLinkTest {
         detectedMs, boundMs, backMs);
   }
 
+  @Test
+  void writtenCompletesWhenALargeMessageHasLeftOkHttpsQueueOnASlowLink() {
+    proxy.throttle(FaultProxy.Direction.UPSTREAM, 64 * 1024);
+    socket.connect();
+    socket.states().filter(Connected.class::isInstance).timeout(10, SECONDS).blockingFirst();
+
+    long start = System.nanoTime();
+    socket.sendWritten(Message.binary(ByteString.of(new byte[256 * 1024]))).blockingAwait(30, SECONDS);
+    long largeMs = (System.nanoTime() - start) / 1_000_000;
+    start = System.nanoTime();
+    socket.sendWritten(Message.text("small")).blockingAwait(30, SECONDS);
+    long smallMs = (System.nanoTime() - start) / 1_000_000;
+
+    // 256 KiB at 64 KiB/s is 4 s on the wire; only the bounded kernel buffers and the proxy's may
+    // hold the tail, so the message leaves OkHttp's queue after most of that.
+    assertThat(largeMs).as("256 KiB written after").isGreaterThan(2_500);
+    assertThat(smallMs).as("a small message behind nothing").isLessThan(largeMs / 4);
+    System.out.printf("written over 64 KiB/s: 256 KiB after %d ms, then 5 bytes after %d ms%n", largeMs, smallMs);
+  }
+
   /** Echoes data messages and answers the heartbeat's "ping" with "pong". */
   private static final class EchoAndPong extends WebSocketListener {
     @Override

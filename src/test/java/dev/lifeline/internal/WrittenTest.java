@@ -1,0 +1,106 @@
+package dev.lifeline.internal;
+
+import static java.time.Duration.ofMillis;
+import static java.time.Duration.ofSeconds;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.lifeline.Backoff;
+import dev.lifeline.ConnectionLostException;
+import dev.lifeline.Message;
+import dev.lifeline.Outbox;
+import dev.lifeline.OutboxExpiredException;
+import dev.lifeline.RetriesExhaustedException;
+import dev.lifeline.SendRejectedException;
+import dev.lifeline.SocketClosedException;
+import io.reactivex.rxjava3.observers.TestObserver;
+import okio.ByteString;
+import org.junit.jupiter.api.Test;
+
+/** "Written": the message's bytes have left OkHttp's send queue. Not proof of receipt. */
+class WrittenTest {
+  private final Harness h = new Harness();
+
+  @Test
+  void completesOnceTheMessageHasLeftOkHttpsQueue() {
+    FakeWebSockets.FakeSocket fake = h.connected();
+    fake.queueGrows = true;
+    fake.queueSize = 1_000; // a message ahead of ours is still being written
+    TestObserver<Void> written = h.socket.sendWritten(Message.binary(ByteString.of(new byte[100]))).test();
+    assertThat(fake.sent).hasSize(1);
+
+    fake.queueSize = 100; // the message ahead is out; ours is still queued
+    h.advance(ofMillis(10));
+    written.assertNotComplete();
+    fake.queueSize = 0;
+    h.advance(ofMillis(10));
+    written.assertComplete();
+  }
+
+  @Test
+  void messagesEnqueuedAfterItDoNotHoldItBack() {
+    FakeWebSockets.FakeSocket fake = h.connected();
+    fake.queueGrows = true;
+    TestObserver<Void> written = h.socket.sendWritten(Message.text("first")).test(); // 5 bytes
+    h.socket.send("second, sent later"); // 18 bytes, behind it
+    assertThat(fake.queueSize).isEqualTo(23);
+    h.advance(ofMillis(10));
+    written.assertNotComplete();
+
+    fake.queueSize = 18; // OkHttp wrote "first"; only the later message remains
+    h.advance(ofMillis(10));
+    written.assertComplete();
+  }
+
+  @Test
+  void aQueuedMessageCompletesOnceSentAndWrittenOnTheNextConnection() {
+    h.build();
+    TestObserver<Void> written = h.socket.sendWritten(Message.text("early")).test();
+    h.socket.connect();
+    FakeWebSockets.FakeSocket fake = h.fakes.last().open();
+    assertThat(fake.sentTexts()).containsExactly("early");
+    h.advance(ofMillis(10));
+    written.assertComplete(); // the fake's queue is empty: written at once
+  }
+
+  @Test
+  void failsWhenTheConnectionEndsBeforeTheMessageLeftTheQueue() {
+    FakeWebSockets.FakeSocket fake = h.connected();
+    fake.queueGrows = true;
+    TestObserver<Void> written = h.socket.sendWritten(Message.text("stuck")).test();
+    fake.drop();
+    written.assertError(ConnectionLostException.class);
+    h.advance(h.waiting().delay());
+    assertThat(h.fakes.last().open().sent).as("not resent: at most once").isEmpty();
+  }
+
+  @Test
+  void failsWithTheOutboxsReasonsWhenItNeverLeavesTheOutbox() {
+    h.outbox = Outbox.defaults().timeToLive(ofSeconds(5));
+    h.retryPolicy = Backoff.exponential(ofSeconds(1), ofSeconds(30)).maxAttempts(0);
+    h.build();
+    TestObserver<Void> expires = h.socket.sendWritten(Message.text("a")).test();
+    h.advance(ofSeconds(5));
+    expires.assertError(OutboxExpiredException.class);
+
+    h.socket.connect();
+    TestObserver<Void> givenUp = h.socket.sendWritten(Message.text("b")).test();
+    h.fakes.last().drop();
+    givenUp.assertError(RetriesExhaustedException.class);
+
+    TestObserver<Void> closed = h.socket.sendWritten(Message.text("c")).test();
+    h.socket.close();
+    closed.assertError(SocketClosedException.class);
+    h.socket.sendWritten(Message.text("d")).test().assertError(SendRejectedException.class);
+    assertThat(h.scheduler.pendingTasks()).isZero();
+  }
+
+  @Test
+  void disposingStopsWatching() {
+    FakeWebSockets.FakeSocket fake = h.connected();
+    fake.queueGrows = true;
+    h.socket.sendWritten(Message.text("x")).test().dispose();
+    fake.queueSize = 0;
+    h.advance(ofMillis(100));
+    assertThat(h.scheduler.pendingTasks()).as("no polling for nobody").isLessThanOrEqualTo(1); // health timer
+  }
+}
