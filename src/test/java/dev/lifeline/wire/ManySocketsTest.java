@@ -122,9 +122,7 @@ class ManySocketsTest {
       last.states().filter(Connected.class::isInstance).timeout(10, SECONDS).blockingFirst();
       assertThat(server.getRequestCount()).isEqualTo(65);
     } finally {
-      for (ReconnectingSocket socket : sockets) socket.close();
-      client.dispatcher().executorService().shutdown();
-      client.connectionPool().evictAll();
+      closeAll(client);
     }
   }
 
@@ -155,9 +153,7 @@ class ManySocketsTest {
           .hasMessageContaining("dispatcher queue");
       assertThat(server.getRequestCount()).as("the queued attempt never reached the server").isEqualTo(1);
     } finally {
-      for (ReconnectingSocket socket : sockets) socket.close();
-      client.dispatcher().executorService().shutdown();
-      client.connectionPool().evictAll();
+      closeAll(client);
     }
   }
 
@@ -194,6 +190,13 @@ class ManySocketsTest {
       if (t.isAlive() && t.getName().contains(marker)) names.add(t.getName());
     }
     return names;
+  }
+
+  /** Closes the sockets, then releases a test-made client's threads and connections. */
+  private void closeAll(OkHttpClient client) {
+    for (ReconnectingSocket socket : sockets) socket.close();
+    client.dispatcher().executorService().shutdown();
+    client.connectionPool().evictAll();
   }
 
   private String url() {
