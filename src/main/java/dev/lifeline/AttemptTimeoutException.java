@@ -20,8 +20,11 @@ public final class AttemptTimeoutException extends LifelineException {
    * @param stage what the attempt was still waiting for
    */
   public AttemptTimeoutException(Duration timeout, String stage) {
-    super("connection attempt did not become ready within " + Durations.format(timeout)
-        + ": still waiting for " + stage);
+    super(
+        "connection attempt did not become ready within "
+            + Durations.format(timeout)
+            + ": still waiting for "
+            + stage);
     this.timeout = timeout;
   }
 

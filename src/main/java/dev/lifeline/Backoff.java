@@ -148,7 +148,8 @@ public final class Backoff implements RetryPolicy {
     if (attempt < 1) throw new IllegalArgumentException("attempt < 1: " + attempt);
     double nanos = initialDelay.toNanos() * Math.pow(multiplier, attempt - 1);
     double cap = maxDelay.toNanos();
-    return Duration.ofNanos((long) Math.min(nanos, cap)); // NaN/infinity can't occur: multiplier <= 100
+    return Duration.ofNanos(
+        (long) Math.min(nanos, cap)); // NaN/infinity can't occur: multiplier <= 100
   }
 
   @Override
@@ -176,8 +177,15 @@ public final class Backoff implements RetryPolicy {
 
   @Override
   public String toString() {
-    return "Backoff.exponential(" + initialDelay + ", " + maxDelay + ").multiplier(" + multiplier
-        + ").jitter(" + jitter + ")"
+    return "Backoff.exponential("
+        + initialDelay
+        + ", "
+        + maxDelay
+        + ").multiplier("
+        + multiplier
+        + ").jitter("
+        + jitter
+        + ")"
         + (maxAttempts == UNLIMITED ? "" : ".maxAttempts(" + maxAttempts + ")");
   }
 }

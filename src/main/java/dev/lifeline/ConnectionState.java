@@ -23,9 +23,10 @@ import java.util.Objects;
  *   close() from any state ──▶ Closed (terminal)
  * </pre>
  *
- * <p><b>Attempt numbers.</b> {@code 0} is the first try made by {@link ReconnectingSocket#connect()};
- * {@code 1, 2, …} are the retries within the current outage. The number starts again at {@code 1}
- * after a connection that proved healthy, because the retry budget is restored then.
+ * <p><b>Attempt numbers.</b> {@code 0} is the first try made by {@link
+ * ReconnectingSocket#connect()}; {@code 1, 2, …} are the retries within the current outage. The
+ * number starts again at {@code 1} after a connection that proved healthy, because the retry budget
+ * is restored then.
  */
 public sealed interface ConnectionState {
 
@@ -79,8 +80,8 @@ public sealed interface ConnectionState {
   }
 
   /**
-   * The connection dropped or an attempt failed; the next attempt starts after {@code delay}
-   * unless {@link ReconnectingSocket#reconnectNow()} cuts the wait short.
+   * The connection dropped or an attempt failed; the next attempt starts after {@code delay} unless
+   * {@link ReconnectingSocket#reconnectNow()} cuts the wait short.
    *
    * @param attempt the retry number the next attempt will carry (1-based)
    * @param delay how long the socket waits before that attempt
@@ -98,7 +99,13 @@ public sealed interface ConnectionState {
 
     @Override
     public String toString() {
-      return "WaitingToReconnect(attempt=" + attempt + ", delay=" + delay + ", cause=" + cause + ")";
+      return "WaitingToReconnect(attempt="
+          + attempt
+          + ", delay="
+          + delay
+          + ", cause="
+          + cause
+          + ")";
     }
   }
 

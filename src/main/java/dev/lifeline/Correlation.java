@@ -41,7 +41,8 @@ public final class Correlation {
    * waits 10 s for a reply.
    */
   public static Correlation by(
-      Function<? super Message, String> idOfOutgoing, Function<? super Message, String> idOfIncoming) {
+      Function<? super Message, String> idOfOutgoing,
+      Function<? super Message, String> idOfIncoming) {
     return new Correlation(
         Objects.requireNonNull(idOfOutgoing, "idOfOutgoing"),
         Objects.requireNonNull(idOfIncoming, "idOfIncoming"),

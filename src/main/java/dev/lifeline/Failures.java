@@ -26,9 +26,9 @@ public final class Failures {
    *   <li><b>Retryable:</b> network I/O errors, attempt and heartbeat timeouts, HTTP 408, 425, 429
    *       and 5xx on the upgrade, close codes 1000, 1001, 1006, 1011–1014 and any code not listed
    *       below (including application codes 3000–4999), and anything not recognised.
-   *   <li><b>Terminal:</b> HTTP 400, 401, 403, 404, 405, 410 and every other 4xx on the upgrade; TLS
-   *       certificate failures (an untrusted or mismatched certificate); close codes 1002, 1003,
-   *       1007, 1008, 1009 and 1010.
+   *   <li><b>Terminal:</b> HTTP 400, 401, 403, 404, 405, 410 and every other 4xx on the upgrade;
+   *       TLS certificate failures (an untrusted or mismatched certificate); close codes 1002,
+   *       1003, 1007, 1008, 1009 and 1010.
    * </ul>
    *
    * A {@link ReadyHookException} is classified by its cause.

@@ -14,8 +14,8 @@ import okhttp3.Headers;
  * and the response headers so that a retry policy or a user can act on them ({@code Retry-After},
  * {@code WWW-Authenticate}…).
  *
- * <p>By default 408, 425, 429 and 5xx are retried; 400, 401, 403, 404, 405, 410 and every other
- * 4xx are terminal (see {@link Failures#isRetryable(Throwable)}).
+ * <p>By default 408, 425, 429 and 5xx are retried; 400, 401, 403, 404, 405, 410 and every other 4xx
+ * are terminal (see {@link Failures#isRetryable(Throwable)}).
  */
 public final class HandshakeException extends LifelineException {
   private static final long serialVersionUID = 1L;

@@ -21,8 +21,9 @@ import java.util.function.Supplier;
  *
  * <ul>
  *   <li>{@link #application} — your ping message and pong matcher. Matched pongs are consumed (not
- *       emitted on {@code messages()}) and give {@link ReconnectingSocket#roundTripTimes()}. Catches
- *       a server whose application has hung even if its WebSocket layer still answers pings.
+ *       emitted on {@code messages()}) and give {@link ReconnectingSocket#roundTripTimes()}.
+ *       Catches a server whose application has hung even if its WebSocket layer still answers
+ *       pings.
  *   <li>{@link #protocol} — WebSocket ping frames sent by OkHttp, answered by any compliant server.
  *       The default: {@code protocol(15s, 10s)}.
  *   <li>{@link #passive} — no pings; for servers that push traffic on their own. Dead after {@code
@@ -44,7 +45,8 @@ public final class Heartbeat {
     APPLICATION
   }
 
-  private static final Heartbeat NONE = new Heartbeat(Mode.NONE, Duration.ZERO, Duration.ZERO, null, null);
+  private static final Heartbeat NONE =
+      new Heartbeat(Mode.NONE, Duration.ZERO, Duration.ZERO, null, null);
   private static final Heartbeat DEFAULT =
       new Heartbeat(Mode.PROTOCOL, Duration.ofSeconds(15), Duration.ofSeconds(10), null, null);
 
@@ -191,7 +193,13 @@ public final class Heartbeat {
       case PASSIVE:
         return "Heartbeat.passive(" + timeout + ")";
       default:
-        return "Heartbeat." + mode.name().toLowerCase(java.util.Locale.ROOT) + "(" + interval + ", " + timeout + ")";
+        return "Heartbeat."
+            + mode.name().toLowerCase(java.util.Locale.ROOT)
+            + "("
+            + interval
+            + ", "
+            + timeout
+            + ")";
     }
   }
 

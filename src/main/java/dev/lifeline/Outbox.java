@@ -42,8 +42,10 @@ public final class Outbox {
    * @throws IllegalArgumentException if either limit is negative
    */
   public static Outbox bounded(int maxMessages, long maxBytes) {
-    if (maxMessages < 0) throw new IllegalArgumentException("maxMessages must be >= 0 but was " + maxMessages);
-    if (maxBytes < 0) throw new IllegalArgumentException("maxBytes must be >= 0 but was " + maxBytes);
+    if (maxMessages < 0)
+      throw new IllegalArgumentException("maxMessages must be >= 0 but was " + maxMessages);
+    if (maxBytes < 0)
+      throw new IllegalArgumentException("maxBytes must be >= 0 but was " + maxBytes);
     return new Outbox(maxMessages, maxBytes, DEFAULTS.timeToLive, DEFAULTS.dropOldest);
   }
 
@@ -57,7 +59,8 @@ public final class Outbox {
   public Outbox timeToLive(Duration timeToLive) {
     Objects.requireNonNull(timeToLive, "timeToLive");
     if (timeToLive.isNegative()) {
-      throw new IllegalArgumentException("timeToLive must be >= 0 (0 = none) but was " + timeToLive);
+      throw new IllegalArgumentException(
+          "timeToLive must be >= 0 (0 = none) but was " + timeToLive);
     }
     return new Outbox(maxMessages, maxBytes, timeToLive, dropOldest);
   }
@@ -93,7 +96,11 @@ public final class Outbox {
 
   @Override
   public String toString() {
-    return "Outbox.bounded(" + maxMessages + ", " + maxBytes + ")"
+    return "Outbox.bounded("
+        + maxMessages
+        + ", "
+        + maxBytes
+        + ")"
         + (timeToLive.isZero() ? "" : ".timeToLive(" + timeToLive + ")")
         + (dropOldest ? ".dropOldest()" : "");
   }

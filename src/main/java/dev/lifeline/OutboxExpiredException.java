@@ -9,7 +9,9 @@ public final class OutboxExpiredException extends LifelineException {
 
   /** Creates the exception for a message that waited past {@code timeToLive}. */
   public OutboxExpiredException(Duration timeToLive) {
-    super("message expired in the outbox after its time-to-live of " + Durations.format(timeToLive)
-        + " without a connection to send it on");
+    super(
+        "message expired in the outbox after its time-to-live of "
+            + Durations.format(timeToLive)
+            + " without a connection to send it on");
   }
 }

@@ -6,7 +6,11 @@ public final class OutboxOverflowException extends LifelineException {
 
   /** Creates the exception for an outbox with these limits. */
   public OutboxOverflowException(Outbox outbox) {
-    super("message dropped from a full outbox (" + outbox.maxMessages() + " messages, "
-        + outbox.maxBytes() + " bytes) to make room for a newer one");
+    super(
+        "message dropped from a full outbox ("
+            + outbox.maxMessages()
+            + " messages, "
+            + outbox.maxBytes()
+            + " bytes) to make room for a newer one");
   }
 }

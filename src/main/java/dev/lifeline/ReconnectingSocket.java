@@ -22,15 +22,15 @@ import okio.ByteString;
 
 /**
  * A WebSocket that stays connected: it notices a dead connection, reconnects with jittered backoff,
- * and gives up with a typed error only when an outage has used its whole budget or a failure
- * cannot be fixed by retrying.
+ * and gives up with a typed error only when an outage has used its whole budget or a failure cannot
+ * be fixed by retrying.
  *
  * <h2>Lifecycle</h2>
  *
  * <ul>
  *   <li><b>Idle</b> until {@link #connect()}.
- *   <li><b>Connecting</b>: one attempt runs (TCP, TLS, HTTP upgrade, then the ready hook) under
- *       one deadline.
+ *   <li><b>Connecting</b>: one attempt runs (TCP, TLS, HTTP upgrade, then the ready hook) under one
+ *       deadline.
  *   <li><b>Connected</b>: messages flow. A heartbeat watches for silence.
  *   <li><b>WaitingToReconnect</b>: the connection dropped or the attempt failed; the next attempt
  *       starts after a delay from the retry policy.
@@ -53,8 +53,8 @@ import okio.ByteString;
  *
  * {@link #send(String)} never drops a message silently: it returns what it did. On a ready
  * connection with room in OkHttp's queue the message is {@link SendResult#SENT} at once; otherwise
- * it is {@link SendResult#QUEUED} in a bounded {@link Outbox} and sent in order when a connection is
- * ready (after its ready hook) and OkHttp's queue is below the {@linkplain Builder#highWaterMark
+ * it is {@link SendResult#QUEUED} in a bounded {@link Outbox} and sent in order when a connection
+ * is ready (after its ready hook) and OkHttp's queue is below the {@linkplain Builder#highWaterMark
  * high-water mark}. A queued message that expires, or is still waiting when the socket gives up or
  * closes, is reported on {@link #undelivered()}. "Sent" means "handed to OkHttp": a message written
  * to a connection that then dies is lost (at most once).
@@ -104,7 +104,8 @@ public interface ReconnectingSocket extends AutoCloseable {
   static Builder builder(Request request) {
     Objects.requireNonNull(request, "request");
     if (!"GET".equals(request.method())) {
-      throw new IllegalArgumentException("a WebSocket request must be GET but was " + request.method());
+      throw new IllegalArgumentException(
+          "a WebSocket request must be GET but was " + request.method());
     }
     return new Builder(() -> request);
   }
@@ -112,8 +113,8 @@ public interface ReconnectingSocket extends AutoCloseable {
   /**
    * Returns a builder for a socket that asks {@code requests} for a fresh {@link Request} before
    * every attempt, after the backoff delay: a new token, another URL. The supplier runs on the
-   * thread that processes the socket's events; if it throws, the attempt fails with that
-   * exception, classified like any other failure.
+   * thread that processes the socket's events; if it throws, the attempt fails with that exception,
+   * classified like any other failure.
    */
   static Builder builder(Supplier<Request> requests) {
     return new Builder(Objects.requireNonNull(requests, "requests"));
@@ -164,9 +165,9 @@ public interface ReconnectingSocket extends AutoCloseable {
   /**
    * Closes the connection gracefully (code 1000), cancels any pending attempt or wait, and stops
    * reconnecting; the socket becomes {@code Idle} and may {@link #connect()} again. Messages
-   * already handed to OkHttp are sent before the close frame. Messages in the outbox stay there
-   * and are sent after the next {@code connect()} (unless they expire first); messages sent while
-   * idle are queued the same way. Does nothing if already idle, failed or closed.
+   * already handed to OkHttp are sent before the close frame. Messages in the outbox stay there and
+   * are sent after the next {@code connect()} (unless they expire first); messages sent while idle
+   * are queued the same way. Does nothing if already idle, failed or closed.
    */
   void disconnect();
 
@@ -210,10 +211,10 @@ public interface ReconnectingSocket extends AutoCloseable {
   SendResult send(Message message);
 
   /**
-   * Sends {@code message} when subscribed (like {@link #send(Message)}) and completes when its bytes
-   * have left OkHttp's send queue: written to the network, the analogue of a browser's {@code
-   * bufferedAmount} going down. <b>Not proof of receipt</b>: the bytes may still be in the kernel or
-   * in flight when the connection dies. Use it to pace a producer.
+   * Sends {@code message} when subscribed (like {@link #send(Message)}) and completes when its
+   * bytes have left OkHttp's send queue: written to the network, the analogue of a browser's {@code
+   * bufferedAmount} going down. <b>Not proof of receipt</b>: the bytes may still be in the kernel
+   * or in flight when the connection dies. Use it to pace a producer.
    *
    * <p>A queued message completes once a connection has taken it and written it. Fails with {@link
    * ConnectionLostException} if the connection ends first (the message is not resent), with the
@@ -241,8 +242,8 @@ public interface ReconnectingSocket extends AutoCloseable {
   Completable sendAcknowledged(Message message);
 
   /**
-   * Like {@link #sendAcknowledged}, and emits the reply. Request/reply over a WebSocket: the
-   * {@code correlationId} pattern of message brokers.
+   * Like {@link #sendAcknowledged}, and emits the reply. Request/reply over a WebSocket: the {@code
+   * correlationId} pattern of message brokers.
    *
    * @throws IllegalStateException if the socket has no {@link Correlation}
    * @throws IllegalArgumentException if the message carries no correlation id
@@ -253,15 +254,15 @@ public interface ReconnectingSocket extends AutoCloseable {
    * Messages that were {@link SendResult#QUEUED} and will not be sent, each with its reason: it
    * expired ({@link OutboxExpiredException}), was dropped for a newer one ({@link
    * OutboxOverflowException}), the socket gave up ({@link GaveUpException}) or was closed ({@link
-   * SocketClosedException}). Hot; emitted on the thread that made the decision; completes on
-   * {@link #close()} after reporting what was still queued.
+   * SocketClosedException}). Hot; emitted on the thread that made the decision; completes on {@link
+   * #close()} after reporting what was still queued.
    */
   Observable<Undelivered> undelivered();
 
   /**
-   * Configures a {@link ReconnectingSocket}. Every setter validates its argument at once and
-   * throws {@link IllegalArgumentException} or {@link NullPointerException} with a message that
-   * says what was expected.
+   * Configures a {@link ReconnectingSocket}. Every setter validates its argument at once and throws
+   * {@link IllegalArgumentException} or {@link NullPointerException} with a message that says what
+   * was expected.
    */
   final class Builder {
     private static final int DEFAULT_SEND_BUFFER_SIZE = 16 * 1024;
@@ -297,8 +298,8 @@ public interface ReconnectingSocket extends AutoCloseable {
      * that client starve too. If your client opens many sockets, raise {@code maxRequests} on its
      * dispatcher. Each open socket also holds one dispatcher thread (OkHttp's reader); on JDK 21+ a
      * dispatcher built with {@code Executors.newVirtualThreadPerTaskExecutor()} makes those threads
-     * virtual (it does not lift the 64 limit). Lifeline derives its own client from yours (same pool
-     * and dispatcher) to count bytes on its sockets and to set the protocol ping interval.
+     * virtual (it does not lift the 64 limit). Lifeline derives its own client from yours (same
+     * pool and dispatcher) to count bytes on its sockets and to set the protocol ping interval.
      */
     public Builder client(OkHttpClient client) {
       this.client = Objects.requireNonNull(client, "client");
@@ -392,13 +393,13 @@ public interface ReconnectingSocket extends AutoCloseable {
      * The operating system's send buffer ({@code SO_SNDBUF}) Lifeline asks for on its sockets, in
      * bytes; 0 leaves the system default. Default 16 KiB.
      *
-     * <p>Why it is bounded: bytes in the kernel's send buffer have left OkHttp, so nothing above the
-     * kernel can see that a heartbeat ping is still waiting behind them. A system default buffer
-     * grows to megabytes; behind a slow uplink a ping would then wait many seconds before it even
-     * leaves the machine, and a healthy link would be declared dead. With a bounded buffer, large
-     * sends stay in OkHttp's queue, where the heartbeat sees them draining, and the kernel holds at
-     * most this much (Linux doubles the value asked for) ahead of a ping: a link is recognised as
-     * alive down to about {@code 2 × sendBufferSize / timeout} bytes per second.
+     * <p>Why it is bounded: bytes in the kernel's send buffer have left OkHttp, so nothing above
+     * the kernel can see that a heartbeat ping is still waiting behind them. A system default
+     * buffer grows to megabytes; behind a slow uplink a ping would then wait many seconds before it
+     * even leaves the machine, and a healthy link would be declared dead. With a bounded buffer,
+     * large sends stay in OkHttp's queue, where the heartbeat sees them draining, and the kernel
+     * holds at most this much (Linux doubles the value asked for) ahead of a ping: a link is
+     * recognised as alive down to about {@code 2 × sendBufferSize / timeout} bytes per second.
      *
      * <p>The price is outbound throughput on long paths: at most about {@code 2 × sendBufferSize /
      * round-trip time} (16 KiB: 32 MB/s at 1 ms, 640 KB/s at 50 ms). Inbound traffic is not
@@ -409,7 +410,8 @@ public interface ReconnectingSocket extends AutoCloseable {
      */
     public Builder sendBufferSize(int bytes) {
       if (bytes < 0) {
-        throw new IllegalArgumentException("sendBufferSize must be >= 0 (0 = system default) but was " + bytes);
+        throw new IllegalArgumentException(
+            "sendBufferSize must be >= 0 (0 = system default) but was " + bytes);
       }
       this.sendBufferSize = bytes;
       return this;

@@ -8,9 +8,18 @@ package dev.lifeline;
 public final class RetriesExhaustedException extends GaveUpException {
   private static final long serialVersionUID = 1L;
 
-  /** Creates the exception after {@code retries} retries, the last of which failed with {@code lastCause}. */
+  /**
+   * Creates the exception after {@code retries} retries, the last of which failed with {@code
+   * lastCause}.
+   */
   public RetriesExhaustedException(int retries, Throwable lastCause) {
-    super("gave up after " + retries + (retries == 1 ? " retry" : " retries")
-        + " without a healthy connection; last failure: " + describe(lastCause), lastCause, retries);
+    super(
+        "gave up after "
+            + retries
+            + (retries == 1 ? " retry" : " retries")
+            + " without a healthy connection; last failure: "
+            + describe(lastCause),
+        lastCause,
+        retries);
   }
 }

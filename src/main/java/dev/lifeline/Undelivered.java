@@ -4,8 +4,8 @@ import java.util.Objects;
 
 /**
  * A message the socket accepted ({@link SendResult#QUEUED}) and will not send, with the reason:
- * {@link OutboxExpiredException}, {@link OutboxOverflowException}, the {@link GaveUpException} of
- * a give-up, or {@link SocketClosedException}.
+ * {@link OutboxExpiredException}, {@link OutboxOverflowException}, the {@link GaveUpException} of a
+ * give-up, or {@link SocketClosedException}.
  *
  * @param message the message, as it was sent
  * @param reason why it will not be sent

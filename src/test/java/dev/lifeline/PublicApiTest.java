@@ -40,10 +40,12 @@ class PublicApiTest {
       Files.createDirectories(API_FILE.getParent());
       Files.writeString(API_FILE, actual, StandardCharsets.UTF_8);
     }
-    String expected = Files.exists(API_FILE) ? Files.readString(API_FILE, StandardCharsets.UTF_8) : "";
+    String expected =
+        Files.exists(API_FILE) ? Files.readString(API_FILE, StandardCharsets.UTF_8) : "";
     assertThat(actual)
-        .as("the public API changed; if that is intended, run"
-            + " `mvn -B test -Dtest=PublicApiTest -Dlifeline.updateApi=true` and commit api/lifeline.api")
+        .as(
+            "the public API changed; if that is intended, run"
+                + " `mvn -B test -Dtest=PublicApiTest -Dlifeline.updateApi=true` and commit api/lifeline.api")
         .isEqualTo(expected);
   }
 
@@ -55,7 +57,9 @@ class PublicApiTest {
   }
 
   static String render() throws IOException, URISyntaxException, ClassNotFoundException {
-    Path dir = Paths.get(ReconnectingSocket.class.getResource("ReconnectingSocket.class").toURI()).getParent();
+    Path dir =
+        Paths.get(ReconnectingSocket.class.getResource("ReconnectingSocket.class").toURI())
+            .getParent();
     List<Class<?>> types = new ArrayList<>();
     try (Stream<Path> files = Files.list(dir)) {
       for (Path f : files.sorted().collect(Collectors.toList())) {
@@ -72,14 +76,22 @@ class PublicApiTest {
       List<String> members = new ArrayList<>();
       for (Field f : type.getDeclaredFields()) {
         if (isVisible(f.getModifiers()) && !f.isSynthetic()) {
-          members.add(("  field " + Modifier.toString(f.getModifiers()) + " " + f.getGenericType().getTypeName() + " " + f.getName()).replace('$', '.'));
+          members.add(
+              ("  field "
+                      + Modifier.toString(f.getModifiers())
+                      + " "
+                      + f.getGenericType().getTypeName()
+                      + " "
+                      + f.getName())
+                  .replace('$', '.'));
         }
       }
       for (Constructor<?> c : type.getDeclaredConstructors()) {
         if (isVisible(c.getModifiers()) && !c.isSynthetic()) members.add("  " + signature(c));
       }
       for (Method m : type.getDeclaredMethods()) {
-        if (isVisible(m.getModifiers()) && !m.isSynthetic() && !m.isBridge()) members.add("  " + signature(m));
+        if (isVisible(m.getModifiers()) && !m.isSynthetic() && !m.isBridge())
+          members.add("  " + signature(m));
       }
       members.sort(null);
       members.forEach(m -> out.append(m).append('\n'));
@@ -100,20 +112,25 @@ class PublicApiTest {
 
   private static String describe(Class<?> type) {
     String kind =
-        type.isRecord() ? "record" : type.isEnum() ? "enum" : type.isInterface() ? "interface" : "class";
+        type.isRecord()
+            ? "record"
+            : type.isEnum() ? "enum" : type.isInterface() ? "interface" : "class";
     int modifiers = type.getModifiers() & ~Modifier.INTERFACE;
     StringBuilder s = new StringBuilder(Modifier.toString(modifiers));
     if (type.isSealed()) s.append(" sealed");
     s.append(' ').append(kind).append(' ').append(type.getName().replace('$', '.'));
-    if (type.getGenericSuperclass() != null && type.getSuperclass() != Object.class
-        && !type.isEnum() && !type.isRecord()) {
+    if (type.getGenericSuperclass() != null
+        && type.getSuperclass() != Object.class
+        && !type.isEnum()
+        && !type.isRecord()) {
       s.append(" extends ").append(type.getGenericSuperclass().getTypeName().replace('$', '.'));
     }
     if (type.getGenericInterfaces().length > 0) {
       s.append(type.isInterface() ? " extends " : " implements ")
-          .append(Arrays.stream(type.getGenericInterfaces())
-              .map(t -> t.getTypeName().replace('$', '.'))
-              .collect(Collectors.joining(", ")));
+          .append(
+              Arrays.stream(type.getGenericInterfaces())
+                  .map(t -> t.getTypeName().replace('$', '.'))
+                  .collect(Collectors.joining(", ")));
     }
     return s.toString().trim();
   }

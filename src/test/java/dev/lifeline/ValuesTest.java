@@ -19,15 +19,19 @@ import org.junit.jupiter.api.Test;
 class ValuesTest {
 
   private static RetryContext attempt(int n, Random random) {
-    return new RetryContext(n, Duration.ZERO, new RuntimeException("x"), false, Optional.empty(), random);
+    return new RetryContext(
+        n, Duration.ZERO, new RuntimeException("x"), false, Optional.empty(), random);
   }
 
   @Test
   void backoffDoublesUpToItsCapWithoutJitter() {
     Backoff b = Backoff.exponential(ofSeconds(1), ofSeconds(10)).jitter(0);
     Random r = new Random(1);
-    assertThat(java.util.stream.IntStream.rangeClosed(1, 6).mapToObj(n -> b.nextDelay(attempt(n, r)).orElseThrow()))
-        .containsExactly(ofSeconds(1), ofSeconds(2), ofSeconds(4), ofSeconds(8), ofSeconds(10), ofSeconds(10));
+    assertThat(
+            java.util.stream.IntStream.rangeClosed(1, 6)
+                .mapToObj(n -> b.nextDelay(attempt(n, r)).orElseThrow()))
+        .containsExactly(
+            ofSeconds(1), ofSeconds(2), ofSeconds(4), ofSeconds(8), ofSeconds(10), ofSeconds(10));
   }
 
   @Test
@@ -49,7 +53,9 @@ class ValuesTest {
   void theFirstRetryIsRandomisedToo() {
     Backoff b = Backoff.defaults();
     Random r = new Random(5);
-    assertThat(java.util.stream.IntStream.range(0, 20).mapToObj(i -> b.nextDelay(attempt(1, r)).orElseThrow()))
+    assertThat(
+            java.util.stream.IntStream.range(0, 20)
+                .mapToObj(i -> b.nextDelay(attempt(1, r)).orElseThrow()))
         .doesNotHaveDuplicates()
         .allSatisfy(d -> assertThat(d.toMillis()).isBetween(500L, 1_000L));
   }
@@ -57,7 +63,8 @@ class ValuesTest {
   @Test
   void backoffWithTheSameRandomSeedIsReproducible() {
     Backoff b = Backoff.defaults();
-    assertThat(b.nextDelay(attempt(4, new Random(9)))).isEqualTo(b.nextDelay(attempt(4, new Random(9))));
+    assertThat(b.nextDelay(attempt(4, new Random(9))))
+        .isEqualTo(b.nextDelay(attempt(4, new Random(9))));
   }
 
   @Test
@@ -82,28 +89,38 @@ class ValuesTest {
   @Test
   void backoffRefusesNonsense() {
     assertThatThrownBy(() -> Backoff.exponential(ofSeconds(-1), ofSeconds(1)))
-        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("initialDelay must be > 0");
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("initialDelay must be > 0");
     assertThatThrownBy(() -> Backoff.exponential(Duration.ZERO, ofSeconds(1)))
         .isInstanceOf(IllegalArgumentException.class);
     assertThatThrownBy(() -> Backoff.exponential(ofSeconds(5), ofSeconds(1)))
-        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("maxDelay must be >= initialDelay");
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("maxDelay must be >= initialDelay");
     assertThatThrownBy(() -> Backoff.defaults().jitter(1.5))
-        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("jitter must be in [0, 1]");
-    assertThatThrownBy(() -> Backoff.defaults().jitter(-0.1)).isInstanceOf(IllegalArgumentException.class);
-    assertThatThrownBy(() -> Backoff.defaults().jitter(Double.NaN)).isInstanceOf(IllegalArgumentException.class);
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("jitter must be in [0, 1]");
+    assertThatThrownBy(() -> Backoff.defaults().jitter(-0.1))
+        .isInstanceOf(IllegalArgumentException.class);
+    assertThatThrownBy(() -> Backoff.defaults().jitter(Double.NaN))
+        .isInstanceOf(IllegalArgumentException.class);
     assertThatThrownBy(() -> Backoff.defaults().multiplier(0.5))
-        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("multiplier");
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("multiplier");
     assertThatThrownBy(() -> Backoff.defaults().maxAttempts(-1))
-        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("maxAttempts must be >= 0");
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("maxAttempts must be >= 0");
   }
 
   @Test
   void heartbeatRefusesNonsense() {
     assertThatThrownBy(() -> Heartbeat.application(Duration.ZERO, ofSeconds(1), "p", "q"))
-        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("interval must be > 0");
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("interval must be > 0");
     assertThatThrownBy(() -> Heartbeat.application(ofSeconds(1), ofSeconds(-1), "p", "q"))
-        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("timeout must be > 0");
-    assertThatThrownBy(() -> Heartbeat.passive(Duration.ZERO)).isInstanceOf(IllegalArgumentException.class);
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("timeout must be > 0");
+    assertThatThrownBy(() -> Heartbeat.passive(Duration.ZERO))
+        .isInstanceOf(IllegalArgumentException.class);
     assertThatThrownBy(() -> Heartbeat.protocol(ofSeconds(5), ofSeconds(10)))
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessageContaining("must not exceed its interval");
@@ -135,12 +152,14 @@ class ValuesTest {
     assertThatThrownBy(() -> ReconnectingSocket.builder("not a url"))
         .isInstanceOf(IllegalArgumentException.class);
     assertThatThrownBy(() -> ReconnectingSocket.builder("ws://"))
-        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("not a valid URL");
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("not a valid URL");
   }
 
   @Test
   void builderKeepsSecretsOutOfItsErrorMessages() {
-    assertThatThrownBy(() -> ReconnectingSocket.builder("ftp://user:pw@example.com/feed?token=s3cret"))
+    assertThatThrownBy(
+            () -> ReconnectingSocket.builder("ftp://user:pw@example.com/feed?token=s3cret"))
         .isInstanceOf(IllegalArgumentException.class)
         .message()
         .doesNotContain("s3cret")
@@ -149,7 +168,10 @@ class ValuesTest {
 
   @Test
   void builderAcceptsAllFourSchemes() {
-    for (String url : new String[] {"ws://a.example/x", "wss://a.example/x", "http://a.example/x", "https://a.example/x"}) {
+    for (String url :
+        new String[] {
+          "ws://a.example/x", "wss://a.example/x", "http://a.example/x", "https://a.example/x"
+        }) {
       ReconnectingSocket s = ReconnectingSocket.builder(url).build();
       assertThat(s.state()).isEqualTo(ConnectionState.IDLE);
       s.close();
@@ -160,26 +182,38 @@ class ValuesTest {
   void builderRefusesNonsenseDurationsAndRequests() {
     ReconnectingSocket.Builder b = ReconnectingSocket.builder("wss://example.com/feed");
     assertThatThrownBy(() -> b.stableAfter(ofSeconds(-1)))
-        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("stableAfter must be >= 0");
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("stableAfter must be >= 0");
     assertThatThrownBy(() -> b.attemptTimeout(Duration.ZERO))
-        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("attemptTimeout must be > 0");
-    assertThatThrownBy(() -> b.retryAfterCeiling(ofMillis(-5))).isInstanceOf(IllegalArgumentException.class);
-    assertThatThrownBy(() -> b.heartbeat(null)).isInstanceOf(NullPointerException.class).hasMessage("heartbeat");
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("attemptTimeout must be > 0");
+    assertThatThrownBy(() -> b.retryAfterCeiling(ofMillis(-5)))
+        .isInstanceOf(IllegalArgumentException.class);
+    assertThatThrownBy(() -> b.heartbeat(null))
+        .isInstanceOf(NullPointerException.class)
+        .hasMessage("heartbeat");
     Request post =
-        new Request.Builder().url("https://example.com/feed").post(okhttp3.RequestBody.create(new byte[0])).build();
+        new Request.Builder()
+            .url("https://example.com/feed")
+            .post(okhttp3.RequestBody.create(new byte[0]))
+            .build();
     assertThatThrownBy(() -> ReconnectingSocket.builder(post))
-        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("must be GET");
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("must be GET");
   }
 
   @Test
   void retryAfterReadsSecondsAndDatesOnlyFor429And503() {
     Instant now = Instant.parse("2026-01-01T00:00:00Z");
     assertThat(handshake(503, "120").retryAfter(now)).contains(ofSeconds(120));
-    assertThat(handshake(429, "Thu, 01 Jan 2026 00:00:30 GMT").retryAfter(now)).contains(ofSeconds(30));
-    assertThat(handshake(503, "Wed, 31 Dec 2025 23:00:00 GMT").retryAfter(now)).contains(Duration.ZERO);
+    assertThat(handshake(429, "Thu, 01 Jan 2026 00:00:30 GMT").retryAfter(now))
+        .contains(ofSeconds(30));
+    assertThat(handshake(503, "Wed, 31 Dec 2025 23:00:00 GMT").retryAfter(now))
+        .contains(Duration.ZERO);
     assertThat(handshake(503, "soon").retryAfter(now)).isEmpty();
     assertThat(handshake(500, "120").retryAfter(now)).isEmpty();
-    assertThat(new HandshakeException(503, "", Headers.of(), "ws://x/", null).retryAfter(now)).isEmpty();
+    assertThat(new HandshakeException(503, "", Headers.of(), "ws://x/", null).retryAfter(now))
+        .isEmpty();
   }
 
   private static HandshakeException handshake(int code, String retryAfter) {
@@ -196,12 +230,16 @@ class ValuesTest {
     }
     assertThat(Failures.isRetryable(new java.io.IOException("reset"))).isTrue();
     assertThat(Failures.isRetryable(new HeartbeatTimeoutException("silent"))).isTrue();
-    assertThat(Failures.isRetryable(new AttemptTimeoutException(ofSeconds(20), "upgrade"))).isTrue();
+    assertThat(Failures.isRetryable(new AttemptTimeoutException(ofSeconds(20), "upgrade")))
+        .isTrue();
     SSLHandshakeException badCert = new SSLHandshakeException("PKIX path building failed");
     badCert.initCause(new java.security.cert.CertificateException("unknown issuer"));
     assertThat(Failures.isRetryable(badCert)).isFalse();
-    assertThat(Failures.isRetryable(new javax.net.ssl.SSLPeerUnverifiedException("hostname"))).isFalse();
-    assertThat(Failures.isRetryable(new SSLHandshakeException("Remote host terminated the handshake"))).isTrue();
+    assertThat(Failures.isRetryable(new javax.net.ssl.SSLPeerUnverifiedException("hostname")))
+        .isFalse();
+    assertThat(
+            Failures.isRetryable(new SSLHandshakeException("Remote host terminated the handshake")))
+        .isTrue();
     assertThat(Failures.isRetryable(new ReadyHookException(handshake(401, "1")))).isFalse();
     assertThat(Failures.isRetryable(new ReadyHookException(new IllegalStateException()))).isTrue();
   }
@@ -209,9 +247,7 @@ class ValuesTest {
   @Test
   void messageSizeIsCountedInUtf8LikeOkHttp() {
     for (String s : new String[] {"", "ascii", "é", "€", "😀", "a\uD800b"}) {
-      assertThat(Message.text(s).sizeInBytes())
-          .as(s)
-          .isEqualTo(ByteString.encodeUtf8(s).size());
+      assertThat(Message.text(s).sizeInBytes()).as(s).isEqualTo(ByteString.encodeUtf8(s).size());
     }
     assertThat(Message.binary(ByteString.of(new byte[7])).sizeInBytes()).isEqualTo(7);
   }
@@ -224,10 +260,13 @@ class ValuesTest {
 
   @Test
   void statesRefuseNonsense() {
-    assertThatThrownBy(() -> new ConnectionState.Connecting(-1)).isInstanceOf(IllegalArgumentException.class);
-    assertThatThrownBy(() -> new ConnectionState.WaitingToReconnect(0, ofSeconds(1), new RuntimeException()))
+    assertThatThrownBy(() -> new ConnectionState.Connecting(-1))
         .isInstanceOf(IllegalArgumentException.class);
-    assertThatThrownBy(() -> new ConnectionState.WaitingToReconnect(1, ofSeconds(-1), new RuntimeException()))
+    assertThatThrownBy(
+            () -> new ConnectionState.WaitingToReconnect(0, ofSeconds(1), new RuntimeException()))
+        .isInstanceOf(IllegalArgumentException.class);
+    assertThatThrownBy(
+            () -> new ConnectionState.WaitingToReconnect(1, ofSeconds(-1), new RuntimeException()))
         .isInstanceOf(IllegalArgumentException.class);
   }
 }

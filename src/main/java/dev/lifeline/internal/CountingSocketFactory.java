@@ -28,8 +28,8 @@ final class CountingSocketFactory extends SocketFactory {
   private final int sendBufferSize;
 
   /**
-   * @param sendBufferSize the {@code SO_SNDBUF} to ask for before connecting, or 0 for the
-   *     system's default
+   * @param sendBufferSize the {@code SO_SNDBUF} to ask for before connecting, or 0 for the system's
+   *     default
    */
   CountingSocketFactory(SocketFactory delegate, LinkActivity activity, int sendBufferSize) {
     this.delegate = delegate;
@@ -125,48 +125,216 @@ final class CountingSocketFactory extends SocketFactory {
       return out;
     }
 
-    @Override public void connect(SocketAddress a) throws IOException { d.connect(a); }
-    @Override public void connect(SocketAddress a, int timeout) throws IOException { d.connect(a, timeout); }
-    @Override public void bind(SocketAddress a) throws IOException { d.bind(a); }
-    @Override public InetAddress getInetAddress() { return d.getInetAddress(); }
-    @Override public InetAddress getLocalAddress() { return d.getLocalAddress(); }
-    @Override public int getPort() { return d.getPort(); }
-    @Override public int getLocalPort() { return d.getLocalPort(); }
-    @Override public SocketAddress getRemoteSocketAddress() { return d.getRemoteSocketAddress(); }
-    @Override public SocketAddress getLocalSocketAddress() { return d.getLocalSocketAddress(); }
-    @Override public SocketChannel getChannel() { return null; } // a channel would bypass the count
-    @Override public void setTcpNoDelay(boolean on) throws SocketException { d.setTcpNoDelay(on); }
-    @Override public boolean getTcpNoDelay() throws SocketException { return d.getTcpNoDelay(); }
-    @Override public void setSoLinger(boolean on, int linger) throws SocketException { d.setSoLinger(on, linger); }
-    @Override public int getSoLinger() throws SocketException { return d.getSoLinger(); }
-    @Override public void sendUrgentData(int data) throws IOException { d.sendUrgentData(data); }
-    @Override public void setOOBInline(boolean on) throws SocketException { d.setOOBInline(on); }
-    @Override public boolean getOOBInline() throws SocketException { return d.getOOBInline(); }
-    @Override public void setSoTimeout(int timeout) throws SocketException { d.setSoTimeout(timeout); }
-    @Override public int getSoTimeout() throws SocketException { return d.getSoTimeout(); }
-    @Override public void setSendBufferSize(int size) throws SocketException { d.setSendBufferSize(size); }
-    @Override public int getSendBufferSize() throws SocketException { return d.getSendBufferSize(); }
-    @Override public void setReceiveBufferSize(int size) throws SocketException { d.setReceiveBufferSize(size); }
-    @Override public int getReceiveBufferSize() throws SocketException { return d.getReceiveBufferSize(); }
-    @Override public void setKeepAlive(boolean on) throws SocketException { d.setKeepAlive(on); }
-    @Override public boolean getKeepAlive() throws SocketException { return d.getKeepAlive(); }
-    @Override public void setTrafficClass(int tc) throws SocketException { d.setTrafficClass(tc); }
-    @Override public int getTrafficClass() throws SocketException { return d.getTrafficClass(); }
-    @Override public void setReuseAddress(boolean on) throws SocketException { d.setReuseAddress(on); }
-    @Override public boolean getReuseAddress() throws SocketException { return d.getReuseAddress(); }
-    @Override public void close() throws IOException { d.close(); }
-    @Override public void shutdownInput() throws IOException { d.shutdownInput(); }
-    @Override public void shutdownOutput() throws IOException { d.shutdownOutput(); }
-    @Override public String toString() { return d.toString(); }
-    @Override public boolean isConnected() { return d.isConnected(); }
-    @Override public boolean isBound() { return d.isBound(); }
-    @Override public boolean isClosed() { return d.isClosed(); }
-    @Override public boolean isInputShutdown() { return d.isInputShutdown(); }
-    @Override public boolean isOutputShutdown() { return d.isOutputShutdown(); }
-    @Override public void setPerformancePreferences(int c, int l, int b) { d.setPerformancePreferences(c, l, b); }
-    @Override public <T> Socket setOption(SocketOption<T> name, T value) throws IOException { d.setOption(name, value); return this; }
-    @Override public <T> T getOption(SocketOption<T> name) throws IOException { return d.getOption(name); }
-    @Override public Set<SocketOption<?>> supportedOptions() { return d.supportedOptions(); }
+    @Override
+    public void connect(SocketAddress a) throws IOException {
+      d.connect(a);
+    }
+
+    @Override
+    public void connect(SocketAddress a, int timeout) throws IOException {
+      d.connect(a, timeout);
+    }
+
+    @Override
+    public void bind(SocketAddress a) throws IOException {
+      d.bind(a);
+    }
+
+    @Override
+    public InetAddress getInetAddress() {
+      return d.getInetAddress();
+    }
+
+    @Override
+    public InetAddress getLocalAddress() {
+      return d.getLocalAddress();
+    }
+
+    @Override
+    public int getPort() {
+      return d.getPort();
+    }
+
+    @Override
+    public int getLocalPort() {
+      return d.getLocalPort();
+    }
+
+    @Override
+    public SocketAddress getRemoteSocketAddress() {
+      return d.getRemoteSocketAddress();
+    }
+
+    @Override
+    public SocketAddress getLocalSocketAddress() {
+      return d.getLocalSocketAddress();
+    }
+
+    @Override
+    public SocketChannel getChannel() {
+      return null;
+    } // a channel would bypass the count
+
+    @Override
+    public void setTcpNoDelay(boolean on) throws SocketException {
+      d.setTcpNoDelay(on);
+    }
+
+    @Override
+    public boolean getTcpNoDelay() throws SocketException {
+      return d.getTcpNoDelay();
+    }
+
+    @Override
+    public void setSoLinger(boolean on, int linger) throws SocketException {
+      d.setSoLinger(on, linger);
+    }
+
+    @Override
+    public int getSoLinger() throws SocketException {
+      return d.getSoLinger();
+    }
+
+    @Override
+    public void sendUrgentData(int data) throws IOException {
+      d.sendUrgentData(data);
+    }
+
+    @Override
+    public void setOOBInline(boolean on) throws SocketException {
+      d.setOOBInline(on);
+    }
+
+    @Override
+    public boolean getOOBInline() throws SocketException {
+      return d.getOOBInline();
+    }
+
+    @Override
+    public void setSoTimeout(int timeout) throws SocketException {
+      d.setSoTimeout(timeout);
+    }
+
+    @Override
+    public int getSoTimeout() throws SocketException {
+      return d.getSoTimeout();
+    }
+
+    @Override
+    public void setSendBufferSize(int size) throws SocketException {
+      d.setSendBufferSize(size);
+    }
+
+    @Override
+    public int getSendBufferSize() throws SocketException {
+      return d.getSendBufferSize();
+    }
+
+    @Override
+    public void setReceiveBufferSize(int size) throws SocketException {
+      d.setReceiveBufferSize(size);
+    }
+
+    @Override
+    public int getReceiveBufferSize() throws SocketException {
+      return d.getReceiveBufferSize();
+    }
+
+    @Override
+    public void setKeepAlive(boolean on) throws SocketException {
+      d.setKeepAlive(on);
+    }
+
+    @Override
+    public boolean getKeepAlive() throws SocketException {
+      return d.getKeepAlive();
+    }
+
+    @Override
+    public void setTrafficClass(int tc) throws SocketException {
+      d.setTrafficClass(tc);
+    }
+
+    @Override
+    public int getTrafficClass() throws SocketException {
+      return d.getTrafficClass();
+    }
+
+    @Override
+    public void setReuseAddress(boolean on) throws SocketException {
+      d.setReuseAddress(on);
+    }
+
+    @Override
+    public boolean getReuseAddress() throws SocketException {
+      return d.getReuseAddress();
+    }
+
+    @Override
+    public void close() throws IOException {
+      d.close();
+    }
+
+    @Override
+    public void shutdownInput() throws IOException {
+      d.shutdownInput();
+    }
+
+    @Override
+    public void shutdownOutput() throws IOException {
+      d.shutdownOutput();
+    }
+
+    @Override
+    public String toString() {
+      return d.toString();
+    }
+
+    @Override
+    public boolean isConnected() {
+      return d.isConnected();
+    }
+
+    @Override
+    public boolean isBound() {
+      return d.isBound();
+    }
+
+    @Override
+    public boolean isClosed() {
+      return d.isClosed();
+    }
+
+    @Override
+    public boolean isInputShutdown() {
+      return d.isInputShutdown();
+    }
+
+    @Override
+    public boolean isOutputShutdown() {
+      return d.isOutputShutdown();
+    }
+
+    @Override
+    public void setPerformancePreferences(int c, int l, int b) {
+      d.setPerformancePreferences(c, l, b);
+    }
+
+    @Override
+    public <T> Socket setOption(SocketOption<T> name, T value) throws IOException {
+      d.setOption(name, value);
+      return this;
+    }
+
+    @Override
+    public <T> T getOption(SocketOption<T> name) throws IOException {
+      return d.getOption(name);
+    }
+
+    @Override
+    public Set<SocketOption<?>> supportedOptions() {
+      return d.supportedOptions();
+    }
   }
 
   private static final class CountingInputStream extends FilterInputStream {

@@ -73,8 +73,7 @@ final class HeartbeatMonitor {
   private volatile Disposable next = Disposable.disposed();
   private volatile boolean stopped;
 
-  HeartbeatMonitor(
-      Heartbeat heartbeat, Scheduler.Worker worker, LinkActivity activity, Link link) {
+  HeartbeatMonitor(Heartbeat heartbeat, Scheduler.Worker worker, LinkActivity activity, Link link) {
     this.heartbeat = heartbeat;
     this.mode = heartbeat.mode();
     this.intervalMs = heartbeat.interval().toMillis();
@@ -161,12 +160,21 @@ final class HeartbeatMonitor {
     long life = Math.max(startedAt, Math.max(lastFrameAt, lifeFromBytes()));
     switch (mode) {
       case PASSIVE:
-        deadOrWait(now, life + timeoutMs, () -> "no inbound traffic for " + ms(timeoutMs)
-            + " (passive heartbeat)");
+        deadOrWait(
+            now,
+            life + timeoutMs,
+            () -> "no inbound traffic for " + ms(timeoutMs) + " (passive heartbeat)");
         break;
       case PROTOCOL:
-        deadOrWait(now, life + intervalMs + timeoutMs, () -> "no pong or other inbound traffic for "
-            + ms(intervalMs + timeoutMs) + " (OkHttp pings every " + ms(intervalMs) + ")");
+        deadOrWait(
+            now,
+            life + intervalMs + timeoutMs,
+            () ->
+                "no pong or other inbound traffic for "
+                    + ms(intervalMs + timeoutMs)
+                    + " (OkHttp pings every "
+                    + ms(intervalMs)
+                    + ")");
         break;
       case APPLICATION:
         checkApplication(now, life);
@@ -177,7 +185,8 @@ final class HeartbeatMonitor {
   }
 
   private void checkApplication(long now, long life) {
-    if (awaitingPong && life >= pingSentAt) awaitingPong = false; // anything since the ping answers it
+    if (awaitingPong && life >= pingSentAt)
+      awaitingPong = false; // anything since the ping answers it
     if (!awaitingPong) {
       if (now - life < intervalMs) {
         schedule(life + intervalMs - now);
@@ -188,7 +197,8 @@ final class HeartbeatMonitor {
     if (pingLeftQueueAt == NONE) {
       long queue = link.queueSize();
       long written = activity != null ? activity.bytesWritten() : 0;
-      boolean left = queue == 0 || (activity != null && written - writtenAtPing >= bytesAheadOfPing);
+      boolean left =
+          queue == 0 || (activity != null && written - writtenAtPing >= bytesAheadOfPing);
       if (!left) {
         // Still queued behind earlier messages. Bytes leaving the queue, or being written to the
         // socket, show the link is draining: slow, not dead.
@@ -197,8 +207,15 @@ final class HeartbeatMonitor {
         lastBytesWritten = written;
         long deadline = Math.max(pingSentAt, queueProgressAt) + timeoutMs;
         if (now >= deadline) {
-          dead("the heartbeat ping was still queued behind " + queue + " bytes: nothing was written"
-              + " or received for " + ms(timeoutMs) + " (link silent for " + ms(now - life) + ")");
+          dead(
+              "the heartbeat ping was still queued behind "
+                  + queue
+                  + " bytes: nothing was written"
+                  + " or received for "
+                  + ms(timeoutMs)
+                  + " (link silent for "
+                  + ms(now - life)
+                  + ")");
         } else {
           schedule(Math.min(deadline, now + pollMs) - now);
         }
@@ -207,9 +224,15 @@ final class HeartbeatMonitor {
       pingLeftQueueAt = now;
     }
     long leftAt = pingLeftQueueAt;
-    deadOrWait(now, leftAt + timeoutMs, () -> "no pong or other inbound frame within "
-        + ms(timeoutMs) + " after the heartbeat ping left the send queue (link silent for "
-        + ms(now - life) + ")");
+    deadOrWait(
+        now,
+        leftAt + timeoutMs,
+        () ->
+            "no pong or other inbound frame within "
+                + ms(timeoutMs)
+                + " after the heartbeat ping left the send queue (link silent for "
+                + ms(now - life)
+                + ")");
   }
 
   private void sendPing(long now) {

@@ -83,8 +83,8 @@ final class Link extends WebSocketListener implements Session, HeartbeatMonitor.
   }
 
   /**
-   * Completes the session's message stream and fails what still waits to be written; the loop
-   * calls this when it ends the link for {@code cause}.
+   * Completes the session's message stream and fails what still waits to be written; the loop calls
+   * this when it ends the link for {@code cause}.
    */
   void finish(Throwable cause) {
     ended = true;
@@ -266,11 +266,15 @@ final class Link extends WebSocketListener implements Session, HeartbeatMonitor.
 
   private static boolean isSendableCloseCode(int code) {
     // RFC 6455 7.4: 1004-1006 and 1015-2999 are reserved and may not be sent.
-    return code >= 1000 && code < 5000 && !(code >= 1004 && code <= 1006)
+    return code >= 1000
+        && code < 5000
+        && !(code >= 1004 && code <= 1006)
         && !(code >= 1015 && code <= 2999);
   }
 
   static String describe(Message m) {
-    return m instanceof Message.Text t ? "text: " + t.text() : "binary: " + ((Message.Binary) m).bytes().hex();
+    return m instanceof Message.Text t
+        ? "text: " + t.text()
+        : "binary: " + ((Message.Binary) m).bytes().hex();
   }
 }

@@ -57,7 +57,8 @@ final class OutboxQueue {
    */
   SendResult offer(
       Message message, long size, long now, SendTracker tracker, List<Undelivered> dropped) {
-    if (size > policy.maxBytes() || policy.maxMessages() == 0) return SendResult.REJECTED_OUTBOX_FULL;
+    if (size > policy.maxBytes() || policy.maxMessages() == 0)
+      return SendResult.REJECTED_OUTBOX_FULL;
     while (entries.size() >= policy.maxMessages() || bytes + size > policy.maxBytes()) {
       if (!policy.dropsOldest()) return SendResult.REJECTED_OUTBOX_FULL;
       dropped.add(new Undelivered(poll().message(), new OutboxOverflowException(policy)));
@@ -78,11 +79,12 @@ final class OutboxQueue {
 
   /** Removes the entry {@code tracker} waits on, if it is still queued. */
   void remove(SendTracker tracker) {
-    entries.removeIf(e -> {
-      if (e.tracker() != tracker) return false;
-      bytes -= e.size();
-      return true;
-    });
+    entries.removeIf(
+        e -> {
+          if (e.tracker() != tracker) return false;
+          bytes -= e.size();
+          return true;
+        });
   }
 
   /**

@@ -1,13 +1,13 @@
 package dev.lifeline.internal;
 
-import dev.lifeline.AttemptTimeoutException;
 import dev.lifeline.AcknowledgementTimeoutException;
+import dev.lifeline.AttemptTimeoutException;
 import dev.lifeline.ConnectionState;
-import dev.lifeline.Correlation;
 import dev.lifeline.ConnectionState.Connected;
 import dev.lifeline.ConnectionState.Connecting;
 import dev.lifeline.ConnectionState.Failed;
 import dev.lifeline.ConnectionState.WaitingToReconnect;
+import dev.lifeline.Correlation;
 import dev.lifeline.GaveUpException;
 import dev.lifeline.HandshakeException;
 import dev.lifeline.Heartbeat;
@@ -56,9 +56,9 @@ import org.slf4j.LoggerFactory;
  *
  * <p><b>Threads.</b> Every state change runs as an event on a serial loop: {@link #submit} queues
  * it and the first thread to arrive drains the queue, one event at a time, in order. Fields marked
- * "loop" are touched only by events, so they need no lock, and no lock is ever held while user
- * code (subscribers, the request supplier, the retry policy, the ready hook) runs. A user callback
- * that calls back into the socket just queues another event, run when the current one returns.
+ * "loop" are touched only by events, so they need no lock, and no lock is ever held while user code
+ * (subscribers, the request supplier, the retry policy, the ready hook) runs. A user callback that
+ * calls back into the socket just queues another event, run when the current one returns.
  *
  * <p>Inbound messages bypass the loop: {@link Link} hands them to {@link #deliver} on OkHttp's
  * reader thread. A {@link SerialEmitter} keeps emissions from overlapping: a reader of an earlier
@@ -68,8 +68,10 @@ import org.slf4j.LoggerFactory;
 public final class RealReconnectingSocket implements ReconnectingSocket {
   private static final Logger log = LoggerFactory.getLogger(ReconnectingSocket.class);
   private static final Duration HEALTH_RECHECK = Duration.ofSeconds(1);
+
   /** OkHttp closes a socket (1001) whose send queue would pass this. */
   private static final long OKHTTP_QUEUE_LIMIT = 16L << 20;
+
   /** How often a non-empty outbox looks for room in OkHttp's queue, which has no drain callback. */
   private static final Duration DRAIN_POLL = Duration.ofMillis(10);
 
@@ -81,10 +83,13 @@ public final class RealReconnectingSocket implements ReconnectingSocket {
       BehaviorSubject.createDefault(ConnectionState.IDLE);
   private final SerialEmitter<Duration> roundTrips = new SerialEmitter<>();
   private final SerialEmitter<Undelivered> undelivered = new SerialEmitter<>();
+
   /** Also the send lock: held while messages go to OkHttp, so that none overtakes another. */
   private final OutboxQueue outbox;
+
   /** Acknowledged sends awaiting their reply, by correlation id. */
   private final ConcurrentHashMap<String, PendingReply> pendingReplies = new ConcurrentHashMap<>();
+
   private final AtomicLong replySequence = new AtomicLong();
   private final boolean expiring; // whether queued messages have a time-to-live
   private final Observable<Message> messagesView;
@@ -139,7 +144,8 @@ public final class RealReconnectingSocket implements ReconnectingSocket {
    * The caller's client with the same pool and dispatcher, plus byte counting and a bounded send
    * buffer on its sockets, and OkHttp's ping interval for a protocol heartbeat.
    */
-  private static OkHttpClient deriveClient(OkHttpClient base, Config config, LinkActivity activity) {
+  private static OkHttpClient deriveClient(
+      OkHttpClient base, Config config, LinkActivity activity) {
     OkHttpClient.Builder derived = base.newBuilder();
     derived.socketFactory(
         new CountingSocketFactory(base.socketFactory(), activity, config.sendBufferSize()));
@@ -232,17 +238,24 @@ public final class RealReconnectingSocket implements ReconnectingSocket {
         emitter -> {
           PendingReply reply =
               new PendingReply(
-                  id, message, message.sizeInBytes(), replySequence.incrementAndGet(), emitter, this);
+                  id,
+                  message,
+                  message.sizeInBytes(),
+                  replySequence.incrementAndGet(),
+                  emitter,
+                  this);
           if (pendingReplies.putIfAbsent(id, reply) != null) {
             emitter.onError(
-                new IllegalStateException("a message with id " + id + " is already awaiting its reply"));
+                new IllegalStateException(
+                    "a message with id " + id + " is already awaiting its reply"));
             return;
           }
           emitter.setCancellable(() -> abandon(reply));
           Duration timeout = config.correlation().timeout();
           reply.timeout =
               worker.schedule(
-                  () -> completeReply(reply, null, new AcknowledgementTimeoutException(id, timeout)),
+                  () ->
+                      completeReply(reply, null, new AcknowledgementTimeoutException(id, timeout)),
                   timeout.toNanos(),
                   TimeUnit.NANOSECONDS);
           SendResult result = send(message, reply);
@@ -286,7 +299,8 @@ public final class RealReconnectingSocket implements ReconnectingSocket {
     try {
       id = correlation.idOfIncoming(message);
     } catch (RuntimeException e) {
-      log.error("{} the correlation's idOfIncoming threw; the message is treated as no reply", name, e);
+      log.error(
+          "{} the correlation's idOfIncoming threw; the message is treated as no reply", name, e);
       return false;
     }
     if (id == null) return false;
@@ -312,7 +326,8 @@ public final class RealReconnectingSocket implements ReconnectingSocket {
         outbox.requeueFirst(reply);
       }
     }
-    if (!resend.isEmpty()) log.debug("{} resending {} unacknowledged messages", name, resend.size());
+    if (!resend.isEmpty())
+      log.debug("{} resending {} unacknowledged messages", name, resend.size());
   }
 
   private void failReplies(Throwable reason) {
@@ -354,7 +369,8 @@ public final class RealReconnectingSocket implements ReconnectingSocket {
 
   private SendResult send(Message message, SendTracker tracker) {
     long size = -1; // the exact UTF-8 size of a text costs a pass over it: only when needed
-    if (upperBound(message) > OKHTTP_QUEUE_LIMIT && (size = message.sizeInBytes()) > OKHTTP_QUEUE_LIMIT) {
+    if (upperBound(message) > OKHTTP_QUEUE_LIMIT
+        && (size = message.sizeInBytes()) > OKHTTP_QUEUE_LIMIT) {
       return SendResult.REJECTED_TOO_LARGE;
     }
     // Read outside the lock (a Scheduler may be user code), and only when a time-to-live needs it.
@@ -365,7 +381,10 @@ public final class RealReconnectingSocket implements ReconnectingSocket {
     synchronized (outbox) {
       if (closed) return SendResult.REJECTED_CLOSED;
       Link link = connected;
-      if (link != null && outbox.isEmpty() && hasRoom(link, message, size) && link.sendNow(message)) {
+      if (link != null
+          && outbox.isEmpty()
+          && hasRoom(link, message, size)
+          && link.sendNow(message)) {
         if (tracker != null) tracker.sent(link);
         result = SendResult.SENT;
         first = false;
@@ -447,7 +466,11 @@ public final class RealReconnectingSocket implements ReconnectingSocket {
       log.info("{} {}", name, next);
     } else if (next instanceof WaitingToReconnect w) {
       // The drop itself is logged at INFO where it is detected; the delay is detail.
-      log.debug("{} waiting {} before retry {}: {}", name, Durations.format(w.delay()), w.attempt(),
+      log.debug(
+          "{} waiting {} before retry {}: {}",
+          name,
+          Durations.format(w.delay()),
+          w.attempt(),
           w.cause().toString());
     } else {
       log.debug("{} {}", name, next);
@@ -496,8 +519,8 @@ public final class RealReconnectingSocket implements ReconnectingSocket {
 
   /**
    * Sends what the outbox holds, oldest first, while the connection is ready and OkHttp's queue has
-   * room; reports what expired; completes messages that have left OkHttp's queue; and keeps
-   * looking while anything is left.
+   * room; reports what expired; completes messages that have left OkHttp's queue; and keeps looking
+   * while anything is left.
    */
   private void drainOutbox() {
     List<Undelivered> expired = new ArrayList<>(0);
@@ -785,7 +808,9 @@ public final class RealReconnectingSocket implements ReconnectingSocket {
       return new HeartbeatTimeoutException(
           "no pong to OkHttp's protocol ping within its interval of "
               + Durations.format(config.heartbeat().interval())
-              + " (" + t.getMessage() + ")",
+              + " ("
+              + t.getMessage()
+              + ")",
           t);
     }
     return t;

@@ -82,7 +82,8 @@ final class SerialEmitter<T> {
       }
     } catch (Throwable t) {
       Exceptions.throwIfFatal(t);
-      log.error("a subscriber threw from onNext/onError/onComplete; it broke the Observer contract", t);
+      log.error(
+          "a subscriber threw from onNext/onError/onComplete; it broke the Observer contract", t);
     }
   }
 

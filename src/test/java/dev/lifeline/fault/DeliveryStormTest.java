@@ -37,19 +37,24 @@ import org.junit.jupiter.api.Timeout;
 
 /**
  * Acknowledged sends from many threads while the connection is cut every 200 ms by the proxy and
- * after every 1 500 requests by the server (so cuts fall mid-stream on a fast machine too): every message is
- * acknowledged exactly once, none is lost, and each thread's messages reach the server in the order
- * it sent them (the first time each arrives; retransmissions may repeat a message).
+ * after every 1 500 requests by the server (so cuts fall mid-stream on a fast machine too): every
+ * message is acknowledged exactly once, none is lost, and each thread's messages reach the server
+ * in the order it sent them (the first time each arrives; retransmissions may repeat a message).
  */
 class DeliveryStormTest {
   @StartStop private final MockWebServer server = new MockWebServer();
 
   /** Message ids the server received, in arrival order, per sending thread. */
   private final Map<Integer, ConcurrentLinkedQueue<Integer>> received = new ConcurrentHashMap<>();
+
   private final java.util.Set<String> seenAtServer = ConcurrentHashMap.newKeySet();
   private final AtomicInteger duplicates = new AtomicInteger();
-  /** Every this many requests the server kills the connection, so cuts fall mid-stream however fast. */
+
+  /**
+   * Every this many requests the server kills the connection, so cuts fall mid-stream however fast.
+   */
   private static final int CUT_EVERY = 1_500;
+
   private static final int WINDOW = 100;
   private final AtomicInteger requests = new AtomicInteger();
 
@@ -134,7 +139,10 @@ class DeliveryStormTest {
         for (int n : received.getOrDefault(t, new ConcurrentLinkedQueue<>())) {
           if (seen.add(n)) firstArrivals.add(n);
         }
-        assertThat(firstArrivals).as("thread %d: all its messages, in its order", t).hasSize(perThread).isSorted();
+        assertThat(firstArrivals)
+            .as("thread %d: all its messages, in its order", t)
+            .hasSize(perThread)
+            .isSorted();
       }
       System.out.printf(
           "delivery storm: %d threads x %d acknowledged sends (window %d), connection cut every"
@@ -168,7 +176,8 @@ class DeliveryStormTest {
       int dash = id.indexOf('-');
       int thread = Integer.parseInt(id.substring(0, dash));
       int n = Integer.parseInt(id.substring(dash + 1));
-      ConcurrentLinkedQueue<Integer> q = received.computeIfAbsent(thread, k -> new ConcurrentLinkedQueue<>());
+      ConcurrentLinkedQueue<Integer> q =
+          received.computeIfAbsent(thread, k -> new ConcurrentLinkedQueue<>());
       if (!seenAtServer.add(id)) duplicates.incrementAndGet();
       q.add(n);
       if (requests.incrementAndGet() % CUT_EVERY == 0) {

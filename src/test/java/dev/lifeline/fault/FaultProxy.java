@@ -33,27 +33,29 @@ import java.util.concurrent.atomic.AtomicLong;
  *       bytes it already read (they are held, not dropped). No FIN, no RST: both peers see an open
  *       connection that carries nothing. Proxy sockets have small (8 KiB) kernel buffers, so the
  *       sender's writes soon block on TCP backpressure; its own send buffer still absorbs what the
- *       kernel lets it (on Linux loopback, autotuned up to megabytes unless the sender sets
- *       {@code SO_SNDBUF}).
- *   <li>{@link #latency}: each chunk is delivered one-way-delay after the proxy read it, in order. A
- *       delay line, not a stall: bytes keep being read meanwhile, so a burst is delayed, not spread.
+ *       kernel lets it (on Linux loopback, autotuned up to megabytes unless the sender sets {@code
+ *       SO_SNDBUF}).
+ *   <li>{@link #latency}: each chunk is delivered one-way-delay after the proxy read it, in order.
+ *       A delay line, not a stall: bytes keep being read meanwhile, so a burst is delayed, not
+ *       spread.
  *   <li>{@link #throttle}: the proxy reads at most {@code bytesPerSecond / 20} bytes at a time and
  *       paces its reads to the rate, so the receiver sees a steady trickle and the sender is slowed
  *       by TCP backpressure. The rate is per connection and direction.
  *   <li>{@link #cutWithFin}: every current connection is closed in both directions; each peer reads
- *       EOF. (If the proxy holds unread bytes from a peer, e.g. black-holed ones, the kernel follows
- *       the FIN with a reset.)
+ *       EOF. (If the proxy holds unread bytes from a peer, e.g. black-holed ones, the kernel
+ *       follows the FIN with a reset.)
  *   <li>{@link #cutWithRst}: every current connection is closed with {@code SO_LINGER} 0; each peer
  *       sees "Connection reset".
  *   <li>{@link #refuseNew}: new connections complete the TCP handshake (the kernel does that before
- *       {@code accept}), then are reset at once; the client sees a reset on its first read or write.
- *   <li>{@link #blackHoleNew}: new connections are accepted and held open, never connected upstream,
- *       never read, never answered, until a cut or {@link #close()}.
+ *       {@code accept}), then are reset at once; the client sees a reset on its first read or
+ *       write.
+ *   <li>{@link #blackHoleNew}: new connections are accepted and held open, never connected
+ *       upstream, never read, never answered, until a cut or {@link #close()}.
  * </ul>
  *
- * <p>Without faults the proxy forwards faithfully: a FIN from one side is forwarded as a half-close,
- * a reset from one side (or a failed write to it) resets the other side, and a client whose
- * upstream connection fails is reset.
+ * <p>Without faults the proxy forwards faithfully: a FIN from one side is forwarded as a
+ * half-close, a reset from one side (or a failed write to it) resets the other side, and a client
+ * whose upstream connection fails is reset.
  *
  * <p>Threads: one acceptor, and per forwarded connection a reader and a writer per direction, all
  * daemon threads named {@code fault-proxy-<port>-...}. {@link #close()} closes every socket and
@@ -71,8 +73,9 @@ public final class FaultProxy implements AutoCloseable {
   }
 
   /**
-   * Something that happened to a connection, numbered from 1 in accept order. Every {@code ACCEPTED}
-   * or {@code HELD} connection is followed by exactly one {@code CLOSED}; {@code REFUSED} is final.
+   * Something that happened to a connection, numbered from 1 in accept order. Every {@code
+   * ACCEPTED} or {@code HELD} connection is followed by exactly one {@code CLOSED}; {@code REFUSED}
+   * is final.
    */
   public record Event(Kind kind, int connection) {
     public enum Kind {
@@ -89,12 +92,18 @@ public final class FaultProxy implements AutoCloseable {
 
   private static final int SOCKET_BUFFER = 8 * 1024;
   private static final int CHUNK = 16 * 1024;
+
   /** Chunks in a direction's delay line; the reader blocks (and stops reading) when it is full. */
   private static final int LINE_CHUNKS = 64;
+
   private static final int CONNECT_TIMEOUT_MILLIS = 2_000;
   private static final Duration JOIN_TIMEOUT = Duration.ofSeconds(5);
 
-  private enum NewConnections { ACCEPT, REFUSE, BLACK_HOLE }
+  private enum NewConnections {
+    ACCEPT,
+    REFUSE,
+    BLACK_HOLE
+  }
 
   private final InetSocketAddress upstream;
   private final ServerSocket server;
@@ -102,11 +111,14 @@ public final class FaultProxy implements AutoCloseable {
   private final Lane down = new Lane();
   private final AtomicInteger accepted = new AtomicInteger();
   private final BlockingQueue<Event> events = new LinkedBlockingQueue<>();
+
   /** Live and recently finished threads; close() joins them, start() prunes the finished. */
   private final Set<Thread> threads = ConcurrentHashMap.newKeySet();
+
   private volatile NewConnections newConnections = NewConnections.ACCEPT;
 
   private final Set<Link> links = ConcurrentHashMap.newKeySet();
+
   /** Guarded by this: no link is registered, nor thread started, once it is set. */
   private boolean closed;
 
@@ -237,7 +249,8 @@ public final class FaultProxy implements AutoCloseable {
     List<String> alive = new ArrayList<>();
     for (Thread thread : threads) if (thread.isAlive()) alive.add(thread.getName());
     if (!alive.isEmpty()) {
-      throw new IllegalStateException("threads still alive " + JOIN_TIMEOUT + " after close: " + alive);
+      throw new IllegalStateException(
+          "threads still alive " + JOIN_TIMEOUT + " after close: " + alive);
     }
   }
 

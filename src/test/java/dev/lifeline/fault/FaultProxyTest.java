@@ -33,9 +33,9 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
 /**
- * The fault proxy against a plain loopback server, driven by plain sockets. Every wait is on an event
- * (a byte, an EOF, a proxy event, a thread's end) with a bound; the only fixed-length waits are the
- * 500 ms read timeouts that check that something does <em>not</em> arrive.
+ * The fault proxy against a plain loopback server, driven by plain sockets. Every wait is on an
+ * event (a byte, an EOF, a proxy event, a thread's end) with a bound; the only fixed-length waits
+ * are the 500 ms read timeouts that check that something does <em>not</em> arrive.
  */
 @Timeout(10)
 class FaultProxyTest {
@@ -314,8 +314,7 @@ class FaultProxyTest {
    * each one until EOF, then closes it.
    */
   private static final class Upstream implements AutoCloseable {
-    private final ServerSocket server =
-        new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
+    private final ServerSocket server = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
     private final boolean echo;
     private final AtomicInteger connections = new AtomicInteger();
     private final BlockingQueue<Socket> accepted = new LinkedBlockingQueue<>();

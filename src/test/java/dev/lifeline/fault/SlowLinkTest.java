@@ -90,7 +90,10 @@ class SlowLinkTest {
     assertThat(echo.timeout(30, SECONDS).blockingGet()).isEqualTo(Message.binary(big));
     long tookMs = (System.nanoTime() - sentAt) / 1_000_000;
     assertThat(tookMs).as("the link really was slow: 2 × 4 s of transfer").isGreaterThan(6_000);
-    assertThat(states).extracting(Timed::state).filteredOn(WaitingToReconnect.class::isInstance).isEmpty();
+    assertThat(states)
+        .extracting(Timed::state)
+        .filteredOn(WaitingToReconnect.class::isInstance)
+        .isEmpty();
     assertThat(server.getRequestCount()).isEqualTo(1);
     System.out.printf("256 KiB echo over 64 KiB/s, heartbeat 1s/1s: %d ms, no drop%n", tookMs);
   }
@@ -110,11 +113,18 @@ class SlowLinkTest {
 
     assertThat(waiting.cause()).isInstanceOf(HeartbeatTimeoutException.class);
     long boundMs = (INTERVAL.plus(TIMEOUT).toMillis() * 11) / 10;
-    assertThat(detectedMs).as("detected within interval + timeout + 10%%").isLessThanOrEqualTo(boundMs);
+    assertThat(detectedMs)
+        .as("detected within interval + timeout + 10%%")
+        .isLessThanOrEqualTo(boundMs);
 
     proxy.heal();
     long healedAt = System.nanoTime();
-    socket.states().skip(1).filter(Connected.class::isInstance).timeout(10, SECONDS).blockingFirst();
+    socket
+        .states()
+        .skip(1)
+        .filter(Connected.class::isInstance)
+        .timeout(10, SECONDS)
+        .blockingFirst();
     long backMs = (System.nanoTime() - healedAt) / 1_000_000;
     System.out.printf(
         "black hole both ways, heartbeat 1s/1s: detected after %d ms (bound %d ms); connected again"
@@ -129,7 +139,9 @@ class SlowLinkTest {
     socket.states().filter(Connected.class::isInstance).timeout(10, SECONDS).blockingFirst();
 
     long start = System.nanoTime();
-    socket.sendWritten(Message.binary(ByteString.of(new byte[256 * 1024]))).blockingAwait(30, SECONDS);
+    socket
+        .sendWritten(Message.binary(ByteString.of(new byte[256 * 1024])))
+        .blockingAwait(30, SECONDS);
     long largeMs = (System.nanoTime() - start) / 1_000_000;
     start = System.nanoTime();
     socket.sendWritten(Message.text("small")).blockingAwait(30, SECONDS);
@@ -139,7 +151,8 @@ class SlowLinkTest {
     // hold the tail, so the message leaves OkHttp's queue after most of that.
     assertThat(largeMs).as("256 KiB written after").isGreaterThan(2_500);
     assertThat(smallMs).as("a small message behind nothing").isLessThan(largeMs / 4);
-    System.out.printf("written over 64 KiB/s: 256 KiB after %d ms, then 5 bytes after %d ms%n", largeMs, smallMs);
+    System.out.printf(
+        "written over 64 KiB/s: 256 KiB after %d ms, then 5 bytes after %d ms%n", largeMs, smallMs);
   }
 
   /** Echoes data messages and answers the heartbeat's "ping" with "pong". */

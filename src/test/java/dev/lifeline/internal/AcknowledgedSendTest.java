@@ -31,7 +31,10 @@ class AcknowledgedSendTest {
     h.correlation =
         Correlation.by(
                 out -> "req".equals(field(out, 0)) ? field(out, 1) : null,
-                in -> "ack".equals(field(in, 0)) || "reply".equals(field(in, 0)) ? field(in, 1) : null)
+                in ->
+                    "ack".equals(field(in, 0)) || "reply".equals(field(in, 0))
+                        ? field(in, 1)
+                        : null)
             .timeout(ofSeconds(10));
   }
 
@@ -96,7 +99,9 @@ class AcknowledgedSendTest {
     reply.assertError(e -> e instanceof AcknowledgementTimeoutException t && t.id().equals("3"));
     fake.receive("reply:3:too late");
     h.messages.assertNoValues(); // a late reply is still a reply: dropped, not emitted
-    assertThat(h.scheduler.pendingTasks()).as("only the health timer is left").isLessThanOrEqualTo(1);
+    assertThat(h.scheduler.pendingTasks())
+        .as("only the health timer is left")
+        .isLessThanOrEqualTo(1);
   }
 
   @Test

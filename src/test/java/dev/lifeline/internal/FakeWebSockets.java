@@ -15,12 +15,13 @@ import okhttp3.WebSocketListener;
 import okio.ByteString;
 
 /**
- * A {@link WebSocket.Factory} whose sockets the test drives by hand: open them, push messages,
- * fail them, close them from the "server". Everything runs on the test thread, so together with a
- * {@code TestScheduler} the whole state machine is deterministic.
+ * A {@link WebSocket.Factory} whose sockets the test drives by hand: open them, push messages, fail
+ * them, close them from the "server". Everything runs on the test thread, so together with a {@code
+ * TestScheduler} the whole state machine is deterministic.
  */
 final class FakeWebSockets implements WebSocket.Factory {
   final List<FakeSocket> created = new ArrayList<>();
+
   /** Where the "socket" reports the bytes of the 101 response, as counted sockets do; or null. */
   LinkActivity handshakeBytesTo;
 
@@ -49,8 +50,10 @@ final class FakeWebSockets implements WebSocket.Factory {
     boolean cancelled;
     Integer closeCode;
     boolean accepting = true;
+
     /** When true, sends add their size to {@link #queueSize}, as OkHttp's queue does. */
     boolean queueGrows;
+
     long maxQueueSize;
     private final LinkActivity handshakeBytesTo;
 

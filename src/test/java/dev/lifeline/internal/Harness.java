@@ -3,8 +3,8 @@ package dev.lifeline.internal;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.lifeline.Backoff;
-import dev.lifeline.Correlation;
 import dev.lifeline.ConnectionState;
+import dev.lifeline.Correlation;
 import dev.lifeline.Failures;
 import dev.lifeline.Heartbeat;
 import dev.lifeline.Message;
@@ -26,7 +26,8 @@ final class Harness {
   final TrackingScheduler scheduler = new TrackingScheduler();
   final FakeWebSockets fakes = new FakeWebSockets();
   Heartbeat heartbeat = Heartbeat.none();
-  RetryPolicy retryPolicy = Backoff.exponential(Duration.ofSeconds(1), Duration.ofSeconds(30)).jitter(0);
+  RetryPolicy retryPolicy =
+      Backoff.exponential(Duration.ofSeconds(1), Duration.ofSeconds(30)).jitter(0);
   Predicate<? super Throwable> retryIf = Failures::isRetryable;
   Duration retryAfterCeiling = Duration.ofMinutes(5);
   Duration stableAfter = Duration.ofSeconds(5);
@@ -36,8 +37,7 @@ final class Harness {
   Outbox outbox = Outbox.defaults();
   Correlation correlation;
   long highWaterMark = 1L << 20;
-  Supplier<Request> requests =
-      () -> new Request.Builder().url("http://example.test/feed").build();
+  Supplier<Request> requests = () -> new Request.Builder().url("http://example.test/feed").build();
 
   /** Byte counts "below OkHttp", stamped on the test clock; tests call onRead/onWrite. */
   final LinkActivity activity = new LinkActivity(scheduler::nowMillis);

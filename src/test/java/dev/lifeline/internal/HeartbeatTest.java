@@ -143,7 +143,9 @@ class HeartbeatTest {
     h.advanceMillis(29_999);
     assertThat(h.socket.state()).isInstanceOf(ConnectionState.Connected.class);
     h.advanceMillis(1);
-    assertThat(h.waiting().cause()).isInstanceOf(HeartbeatTimeoutException.class).hasMessageContaining("30s");
+    assertThat(h.waiting().cause())
+        .isInstanceOf(HeartbeatTimeoutException.class)
+        .hasMessageContaining("30s");
     assertThat(fake.sent).as("passive mode never pings").isEmpty();
   }
 
@@ -161,8 +163,9 @@ class HeartbeatTest {
   void okHttpsOwnPingFailureBecomesAHeartbeatTimeout() {
     h.heartbeat = Heartbeat.protocol(ofSeconds(15), ofSeconds(10));
     FakeWebSockets.FakeSocket fake = h.connected();
-    fake.fail(new SocketTimeoutException(
-        "sent ping but didn't receive pong within 15000ms (after 3 successful ping/pongs)"));
+    fake.fail(
+        new SocketTimeoutException(
+            "sent ping but didn't receive pong within 15000ms (after 3 successful ping/pongs)"));
     assertThat(h.waiting().cause())
         .isInstanceOf(HeartbeatTimeoutException.class)
         .hasMessageContaining("15s")

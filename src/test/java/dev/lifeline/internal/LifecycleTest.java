@@ -147,11 +147,15 @@ class LifecycleTest {
     FakeWebSockets.FakeSocket fake = h.fakes.last().open();
     assertThat(h.socket.state()).isEqualTo(new Connecting(0));
     assertThat(fake.sent).containsExactly("auth");
-    assertThat(h.socket.send("app message")).as("held until the hook completes").isEqualTo(SendResult.QUEUED);
+    assertThat(h.socket.send("app message"))
+        .as("held until the hook completes")
+        .isEqualTo(SendResult.QUEUED);
     assertThat(fake.sent).containsExactly("auth");
 
     ready.onComplete();
-    assertThat(fake.sent).as("the outbox flushes after the ready hook").containsExactly("auth", "app message");
+    assertThat(fake.sent)
+        .as("the outbox flushes after the ready hook")
+        .containsExactly("auth", "app message");
     assertThat(h.socket.state()).isInstanceOf(ConnectionState.Connected.class);
     assertThat(order).containsExactly("hook, state Connecting(attempt=0)");
   }
@@ -159,7 +163,12 @@ class LifecycleTest {
   @Test
   void readyHookSeesInboundMessagesOfItsConnection() {
     h.onReady =
-        session -> session.messages().filter(m -> m.equals(Message.text("auth-ok"))).firstOrError().ignoreElement();
+        session ->
+            session
+                .messages()
+                .filter(m -> m.equals(Message.text("auth-ok")))
+                .firstOrError()
+                .ignoreElement();
     h.build();
     h.socket.connect();
     FakeWebSockets.FakeSocket fake = h.fakes.last().open();
@@ -218,7 +227,9 @@ class LifecycleTest {
     h.advanceMillis(4_999);
     assertThat(h.socket.state()).isInstanceOf(Connecting.class);
     h.advanceMillis(1);
-    assertThat(h.waiting().cause()).isInstanceOf(AttemptTimeoutException.class).hasMessageContaining("ready hook");
+    assertThat(h.waiting().cause())
+        .isInstanceOf(AttemptTimeoutException.class)
+        .hasMessageContaining("ready hook");
   }
 
   @Test
@@ -247,15 +258,25 @@ class LifecycleTest {
   void aSubscriberThatThrowsDoesNotKillTheConnection() {
     FakeWebSockets.FakeSocket fake = h.connected();
     List<Message> seen = new ArrayList<>();
-    h.socket.messages().subscribe(new io.reactivex.rxjava3.core.Observer<Message>() {
-      @Override public void onSubscribe(io.reactivex.rxjava3.disposables.Disposable d) {}
-      @Override public void onNext(Message m) {
-        seen.add(m);
-        throw new IllegalStateException("subscriber bug");
-      }
-      @Override public void onError(Throwable e) {}
-      @Override public void onComplete() {}
-    });
+    h.socket
+        .messages()
+        .subscribe(
+            new io.reactivex.rxjava3.core.Observer<Message>() {
+              @Override
+              public void onSubscribe(io.reactivex.rxjava3.disposables.Disposable d) {}
+
+              @Override
+              public void onNext(Message m) {
+                seen.add(m);
+                throw new IllegalStateException("subscriber bug");
+              }
+
+              @Override
+              public void onError(Throwable e) {}
+
+              @Override
+              public void onComplete() {}
+            });
     fake.receive("one").receive("two");
     assertThat(seen).hasSize(2);
     assertThat(h.socket.state()).isInstanceOf(ConnectionState.Connected.class);

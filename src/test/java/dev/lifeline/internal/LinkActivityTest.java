@@ -11,15 +11,15 @@ import dev.lifeline.testing.CallersSocketFactory;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.InetAddress;
-import java.net.ServerSocket;
 import java.net.InetSocketAddress;
+import java.net.ServerSocket;
 import java.net.Socket;
-import javax.net.SocketFactory;
-import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.ValueSource;
 import java.util.concurrent.atomic.AtomicLong;
+import javax.net.SocketFactory;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /** Bytes counted below OkHttp: what makes a slow link look alive, and what must not. */
 class LinkActivityTest {
@@ -132,14 +132,13 @@ class LinkActivityTest {
   @Timeout(10)
   void countingSocketsCountBytesBothWays(String which) throws Exception {
     SocketFactory base =
-        which.startsWith("the JDK")
-            ? SocketFactory.getDefault()
-            : new CallersSocketFactory();
+        which.startsWith("the JDK") ? SocketFactory.getDefault() : new CallersSocketFactory();
     AtomicLong clock = new AtomicLong(1_000);
     LinkActivity activity = new LinkActivity(clock::get);
     try (ServerSocket server = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
       Socket client = new CountingSocketFactory(base, activity, 4_096).createSocket();
-      client.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), server.getLocalPort()), 5_000);
+      client.connect(
+          new InetSocketAddress(InetAddress.getLoopbackAddress(), server.getLocalPort()), 5_000);
       try (Socket accepted = server.accept()) {
         OutputStream out = client.getOutputStream();
         out.write(new byte[300]);

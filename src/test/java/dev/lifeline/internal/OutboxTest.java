@@ -54,7 +54,8 @@ class OutboxTest {
     assertThat(h.socket.send("one")).isEqualTo(SendResult.QUEUED);
     assertThat(h.socket.send("two")).isEqualTo(SendResult.QUEUED);
     assertThat(h.socket.send("three")).isEqualTo(SendResult.REJECTED_OUTBOX_FULL);
-    assertThat(h.socket.send(ByteString.of(new byte[1_001]))).isEqualTo(SendResult.REJECTED_OUTBOX_FULL);
+    assertThat(h.socket.send(ByteString.of(new byte[1_001])))
+        .isEqualTo(SendResult.REJECTED_OUTBOX_FULL);
     lost.assertEmpty(); // a refused message is told to the sender, not reported again
 
     h.socket.connect();
@@ -116,8 +117,11 @@ class OutboxTest {
     h.socket.send("b");
     h.fakes.last().drop();
 
-    assertThat(lost.values()).extracting(Undelivered::message).containsExactly(Message.text("a"), Message.text("b"));
-    assertThat(lost.values()).allSatisfy(u -> assertThat(u.reason()).isInstanceOf(RetriesExhaustedException.class));
+    assertThat(lost.values())
+        .extracting(Undelivered::message)
+        .containsExactly(Message.text("a"), Message.text("b"));
+    assertThat(lost.values())
+        .allSatisfy(u -> assertThat(u.reason()).isInstanceOf(RetriesExhaustedException.class));
     h.socket.connect();
     assertThat(h.fakes.last().open().sent).as("nothing resent after the give-up").isEmpty();
   }
@@ -158,11 +162,14 @@ class OutboxTest {
     assertThat(results.subList(0, 2)).containsOnly(SendResult.SENT);
     assertThat(results.subList(2, 64)).containsOnly(SendResult.QUEUED);
     for (int tick = 0; tick < 2_000 && fake.sent.size() < 64; tick++) {
-      fake.queueSize = Math.max(0, fake.queueSize - (256 << 10)); // the link drains 256 KiB per 10 ms
+      fake.queueSize =
+          Math.max(0, fake.queueSize - (256 << 10)); // the link drains 256 KiB per 10 ms
       h.advance(ofMillis(10));
     }
     assertThat(fake.sent).hasSize(64);
-    assertThat(fake.maxQueueSize).as("never near OkHttp's 16 MiB limit").isLessThanOrEqualTo(2L << 20);
+    assertThat(fake.maxQueueSize)
+        .as("never near OkHttp's 16 MiB limit")
+        .isLessThanOrEqualTo(2L << 20);
   }
 
   @Test

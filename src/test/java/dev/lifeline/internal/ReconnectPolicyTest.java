@@ -7,7 +7,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.lifeline.Backoff;
 import dev.lifeline.ConnectionState;
 import dev.lifeline.ConnectionState.Connecting;
-import dev.lifeline.ConnectionState.WaitingToReconnect;
 import dev.lifeline.HandshakeException;
 import dev.lifeline.Heartbeat;
 import dev.lifeline.Message;
@@ -144,7 +143,9 @@ class ReconnectPolicyTest {
     HandshakeException cause = (HandshakeException) h.failed().cause().getCause();
     assertThat(cause.code()).isEqualTo(401);
     assertThat(cause.headers().get("WWW-Authenticate")).isEqualTo("Bearer");
-    assertThat(cause).hasMessageContaining("HTTP 401").hasMessageContaining("ws://example.test/feed");
+    assertThat(cause)
+        .hasMessageContaining("HTTP 401")
+        .hasMessageContaining("ws://example.test/feed");
     h.messages.assertError(TerminalFailureException.class);
     h.advance(Duration.ofHours(1));
     assertThat(h.fakes.count()).isEqualTo(1);
@@ -235,7 +236,9 @@ class ReconnectPolicyTest {
     h.fakes.last().fail(new IOException("refused"));
 
     assertThat(seen).extracting(RetryContext::attempt).containsExactly(1, 2, 3);
-    assertThat(seen).extracting(RetryContext::elapsed).containsExactly(ofSeconds(0), ofSeconds(2), ofSeconds(4));
+    assertThat(seen)
+        .extracting(RetryContext::elapsed)
+        .containsExactly(ofSeconds(0), ofSeconds(2), ofSeconds(4));
     assertThat(seen).extracting(RetryContext::everConnected).containsExactly(false, true, true);
     assertThat(seen.get(0).cause()).isInstanceOf(HandshakeException.class);
     assertThat(seen.get(2).cause()).hasMessage("refused");
@@ -247,7 +250,8 @@ class ReconnectPolicyTest {
     FakeWebSockets.FakeSocket fake = h.connected();
     fake.serverClose(code, "bye");
     assertThat(h.waiting().cause())
-        .isInstanceOfSatisfying(ServerClosedException.class, e -> assertThat(e.code()).isEqualTo(code));
+        .isInstanceOfSatisfying(
+            ServerClosedException.class, e -> assertThat(e.code()).isEqualTo(code));
     assertThat(fake.closeCode).as("the server's close frame is answered").isEqualTo(code);
   }
 
@@ -258,7 +262,8 @@ class ReconnectPolicyTest {
     fake.serverClose(code, "no");
     assertThat(h.failed().cause()).isInstanceOf(TerminalFailureException.class);
     assertThat(h.failed().cause().getCause())
-        .isInstanceOfSatisfying(ServerClosedException.class, e -> assertThat(e.code()).isEqualTo(code));
+        .isInstanceOfSatisfying(
+            ServerClosedException.class, e -> assertThat(e.code()).isEqualTo(code));
     assertThat(fake.closeCode).isEqualTo(code);
   }
 
@@ -312,7 +317,9 @@ class ReconnectPolicyTest {
     h.fakes.last().drop();
     assertThat(h.waiting().attempt()).isEqualTo(2);
     h.advance(ofSeconds(2));
-    assertThat(h.fakes.count()).as("the cancelled timer does not fire an extra attempt").isEqualTo(3);
+    assertThat(h.fakes.count())
+        .as("the cancelled timer does not fire an extra attempt")
+        .isEqualTo(3);
   }
 
   @Test

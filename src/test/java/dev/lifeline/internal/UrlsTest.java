@@ -10,7 +10,8 @@ class UrlsTest {
   void redactionDropsUserInfoQueryAndFragment() {
     assertThat(Urls.redact(HttpUrl.get("https://bob:pw@example.com/feed/v1?token=abc#x")))
         .isEqualTo("wss://example.com/feed/v1");
-    assertThat(Urls.redact(HttpUrl.get("http://127.0.0.1:8080/ws?k=v"))).isEqualTo("ws://127.0.0.1:8080/ws");
+    assertThat(Urls.redact(HttpUrl.get("http://127.0.0.1:8080/ws?k=v")))
+        .isEqualTo("ws://127.0.0.1:8080/ws");
     assertThat(Urls.redact(HttpUrl.get("http://[::1]:9000/"))).isEqualTo("ws://[::1]:9000/");
   }
 

@@ -25,7 +25,8 @@ class WrittenTest {
     FakeWebSockets.FakeSocket fake = h.connected();
     fake.queueGrows = true;
     fake.queueSize = 1_000; // a message ahead of ours is still being written
-    TestObserver<Void> written = h.socket.sendWritten(Message.binary(ByteString.of(new byte[100]))).test();
+    TestObserver<Void> written =
+        h.socket.sendWritten(Message.binary(ByteString.of(new byte[100]))).test();
     assertThat(fake.sent).hasSize(1);
 
     fake.queueSize = 100; // the message ahead is out; ours is still queued
@@ -101,6 +102,8 @@ class WrittenTest {
     h.socket.sendWritten(Message.text("x")).test().dispose();
     fake.queueSize = 0;
     h.advance(ofMillis(100));
-    assertThat(h.scheduler.pendingTasks()).as("no polling for nobody").isLessThanOrEqualTo(1); // health timer
+    assertThat(h.scheduler.pendingTasks())
+        .as("no polling for nobody")
+        .isLessThanOrEqualTo(1); // health timer
   }
 }

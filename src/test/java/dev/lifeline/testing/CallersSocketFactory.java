@@ -6,8 +6,8 @@ import javax.net.SocketFactory;
 
 /**
  * Stands for a caller's own {@link SocketFactory} (socket tagging, a custom proxy…): not the JDK's
- * default instance, so Lifeline must wrap someone else's sockets. OkHttp only calls
- * {@link #createSocket()}.
+ * default instance, so Lifeline must wrap someone else's sockets. OkHttp only calls {@link
+ * #createSocket()}.
  */
 public final class CallersSocketFactory extends SocketFactory {
   @Override
@@ -31,7 +31,8 @@ public final class CallersSocketFactory extends SocketFactory {
   }
 
   @Override
-  public Socket createSocket(InetAddress address, int port, InetAddress localAddress, int localPort) {
+  public Socket createSocket(
+      InetAddress address, int port, InetAddress localAddress, int localPort) {
     throw new UnsupportedOperationException("OkHttp creates unconnected sockets");
   }
 }

@@ -19,10 +19,10 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.locks.LockSupport;
 import mockwebserver3.Dispatcher;
 import mockwebserver3.MockResponse;
 import mockwebserver3.MockWebServer;
-import java.util.concurrent.locks.LockSupport;
 import mockwebserver3.RecordedRequest;
 import okhttp3.OkHttpClient;
 import org.junit.jupiter.api.AfterEach;
@@ -71,7 +71,11 @@ class ManySocketsTest {
     for (int i = 0; i < count; i++) {
       ReconnectingSocket socket = configure(ReconnectingSocket.builder(url())).build();
       sockets.add(socket);
-      socket.states().filter(Connected.class::isInstance).take(1).subscribe(s -> connected.countDown());
+      socket
+          .states()
+          .filter(Connected.class::isInstance)
+          .take(1)
+          .subscribe(s -> connected.countDown());
       socket.states().filter(Closed.class::isInstance).subscribe(s -> closed.countDown());
     }
 
@@ -90,9 +94,9 @@ class ManySocketsTest {
   }
 
   /**
-   * Documents the OkHttp limit that the default client lifts: on a user client with OkHttp's default
-   * dispatcher, 64 open sockets occupy every slot and the 65th waits in the dispatcher's queue, still
-   * {@code Connecting}, until one of the 64 closes.
+   * Documents the OkHttp limit that the default client lifts: on a user client with OkHttp's
+   * default dispatcher, 64 open sockets occupy every slot and the 65th waits in the dispatcher's
+   * queue, still {@code Connecting}, until one of the 64 closes.
    */
   @Test
   @Timeout(30)
@@ -102,9 +106,14 @@ class ManySocketsTest {
     try {
       CountDownLatch connected = new CountDownLatch(64);
       for (int i = 0; i < 64; i++) {
-        ReconnectingSocket socket = configure(ReconnectingSocket.builder(url()).client(client)).build();
+        ReconnectingSocket socket =
+            configure(ReconnectingSocket.builder(url()).client(client)).build();
         sockets.add(socket);
-        socket.states().filter(Connected.class::isInstance).take(1).subscribe(s -> connected.countDown());
+        socket
+            .states()
+            .filter(Connected.class::isInstance)
+            .take(1)
+            .subscribe(s -> connected.countDown());
         socket.connect();
       }
       assertThat(connected.await(15, SECONDS)).as("the first 64 connected").isTrue();
@@ -133,7 +142,8 @@ class ManySocketsTest {
     dispatcher.setMaxRequests(1);
     OkHttpClient client = new OkHttpClient.Builder().dispatcher(dispatcher).build();
     try {
-      ReconnectingSocket first = configure(ReconnectingSocket.builder(url()).client(client)).build();
+      ReconnectingSocket first =
+          configure(ReconnectingSocket.builder(url()).client(client)).build();
       sockets.add(first);
       first.connect();
       first.states().filter(Connected.class::isInstance).timeout(10, SECONDS).blockingFirst();
@@ -151,7 +161,9 @@ class ManySocketsTest {
           .isInstanceOf(AttemptTimeoutException.class)
           .hasMessageContaining("300ms")
           .hasMessageContaining("dispatcher queue");
-      assertThat(server.getRequestCount()).as("the queued attempt never reached the server").isEqualTo(1);
+      assertThat(server.getRequestCount())
+          .as("the queued attempt never reached the server")
+          .isEqualTo(1);
     } finally {
       closeAll(client);
     }
@@ -162,7 +174,9 @@ class ManySocketsTest {
   void closingSocketsEndsEveryReaderThreadOkHttpRanForThem() throws Exception {
     for (int i = 0; i < 50; i++) {
       ReconnectingSocket socket =
-          ReconnectingSocket.builder(url()).heartbeat(Heartbeat.protocol(ofMillis(200), ofMillis(200))).build();
+          ReconnectingSocket.builder(url())
+              .heartbeat(Heartbeat.protocol(ofMillis(200), ofMillis(200)))
+              .build();
       sockets.add(socket);
       socket.connect();
     }

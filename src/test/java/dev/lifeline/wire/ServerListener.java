@@ -44,9 +44,10 @@ final class ServerListener extends WebSocketListener {
   /** Answers the text {@code ping} with {@code pong} and nothing else. */
   static ServerListener answering(String ping, String pong) {
     ServerListener l = new ServerListener();
-    l.onText = (ws, text) -> {
-      if (text.equals(ping)) ws.send(pong);
-    };
+    l.onText =
+        (ws, text) -> {
+          if (text.equals(ping)) ws.send(pong);
+        };
     return l;
   }
 

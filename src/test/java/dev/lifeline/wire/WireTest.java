@@ -1,6 +1,5 @@
 package dev.lifeline.wire;
 
-import okhttp3.OkHttpClient;
 import static java.time.Duration.ofMillis;
 import static java.util.concurrent.TimeUnit.MILLISECONDS;
 import static java.util.concurrent.TimeUnit.SECONDS;
@@ -20,9 +19,9 @@ import dev.lifeline.HeartbeatTimeoutException;
 import dev.lifeline.Message;
 import dev.lifeline.ReconnectingSocket;
 import dev.lifeline.SendResult;
-import dev.lifeline.testing.CallersSocketFactory;
 import dev.lifeline.ServerClosedException;
 import dev.lifeline.TerminalFailureException;
+import dev.lifeline.testing.CallersSocketFactory;
 import io.reactivex.rxjava3.observers.TestObserver;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
@@ -36,6 +35,7 @@ import java.util.stream.Collectors;
 import mockwebserver3.MockResponse;
 import mockwebserver3.MockWebServer;
 import mockwebserver3.junit5.StartStop;
+import okhttp3.OkHttpClient;
 import okhttp3.Request;
 import okio.ByteString;
 import org.junit.jupiter.api.AfterEach;
@@ -44,9 +44,9 @@ import org.junit.jupiter.api.Timeout;
 
 /**
  * Wire tier: real sockets on loopback against MockWebServer, real OkHttp, the default computation
- * scheduler. Every wait is on an event (a state, a message, something the server saw) with a
- * bound; the only fixed-length waits are bounded polls that check that something does <em>not</em>
- * happen (no further request after a terminal failure).
+ * scheduler. Every wait is on an event (a state, a message, something the server saw) with a bound;
+ * the only fixed-length waits are bounded polls that check that something does <em>not</em> happen
+ * (no further request after a terminal failure).
  */
 @Timeout(30)
 class WireTest {
@@ -125,16 +125,22 @@ class WireTest {
     assertThat(names(seen))
         .containsExactly(
             "Idle",
-            "Connecting(0)", "Waiting(1)",
-            "Connecting(1)", "Waiting(2)",
-            "Connecting(2)", "Waiting(3)",
-            "Connecting(3)", "Connected");
+            "Connecting(0)",
+            "Waiting(1)",
+            "Connecting(1)",
+            "Waiting(2)",
+            "Connecting(2)",
+            "Waiting(3)",
+            "Connecting(3)",
+            "Connected");
     assertThat(seen)
         .filteredOn(WaitingToReconnect.class::isInstance)
         .map(s -> ((WaitingToReconnect) s).cause())
         .allSatisfy(
-            c -> assertThat(c).isInstanceOfSatisfying(
-                HandshakeException.class, h -> assertThat(h.code()).isEqualTo(500)));
+            c ->
+                assertThat(c)
+                    .isInstanceOfSatisfying(
+                        HandshakeException.class, h -> assertThat(h.code()).isEqualTo(500)));
   }
 
   /**
@@ -179,14 +185,17 @@ class WireTest {
 
     socket.connect();
     StateHistory.Seen waiting = states.awaitSeen(WaitingToReconnect.class::isInstance, 5);
-    StateHistory.Seen retry = states.awaitSeen(s -> s instanceof Connecting c && c.attempt() == 1, 5);
+    StateHistory.Seen retry =
+        states.awaitSeen(s -> s instanceof Connecting c && c.attempt() == 1, 5);
     states.await(Connected.class);
 
     // The backoff alone would wait at most 20 ms; the server asked for 1 s.
     assertThat(((WaitingToReconnect) waiting.state()).delay()).isEqualTo(Duration.ofSeconds(1));
     assertThat(Duration.ofNanos(retry.nanos() - waiting.nanos()))
         .isGreaterThanOrEqualTo(Duration.ofSeconds(1));
-    assertThat(server.getRequestCount()).as("OkHttp does not retry Retry-After: 1 itself").isEqualTo(2);
+    assertThat(server.getRequestCount())
+        .as("OkHttp does not retry Retry-After: 1 itself")
+        .isEqualTo(2);
   }
 
   // --- Close frames from the server -------------------------------------------------------------
@@ -246,7 +255,8 @@ class WireTest {
     assertThat(server.takeRequest(5, SECONDS)).isNotNull();
     assertThat(server.takeRequest(300, MILLISECONDS)).as("a request after close 1008").isNull();
     assertThat(server.getRequestCount()).isEqualTo(1);
-    assertThat(names(states.states())).containsExactly("Idle", "Connecting(0)", "Connected", "Failed");
+    assertThat(names(states.states()))
+        .containsExactly("Idle", "Connecting(0)", "Connected", "Failed");
   }
 
   /**
@@ -318,8 +328,9 @@ class WireTest {
     roundTrips.awaitCount(8);
     long upFor = System.nanoTime() - connected.nanos();
 
-    assertThat(roundTrips.values()).hasSizeGreaterThanOrEqualTo(8).allSatisfy(
-        rtt -> assertThat(rtt).isGreaterThanOrEqualTo(Duration.ZERO));
+    assertThat(roundTrips.values())
+        .hasSizeGreaterThanOrEqualTo(8)
+        .allSatisfy(rtt -> assertThat(rtt).isGreaterThanOrEqualTo(Duration.ZERO));
     assertThat(Duration.ofNanos(upFor)).isGreaterThanOrEqualTo(ofMillis(1500));
     assertThat(socket.state()).isInstanceOf(Connected.class);
     assertThat(names(states.states())).containsExactly("Idle", "Connecting(0)", "Connected");
@@ -396,7 +407,8 @@ class WireTest {
     messages.assertValuesOnly(Message.text("queued while idle"), Message.text("again"));
     assertThat(server.getRequestCount()).isEqualTo(2);
     assertThat(names(states.states()))
-        .containsExactly("Idle", "Connecting(0)", "Connected", "Idle", "Connecting(0)", "Connected");
+        .containsExactly(
+            "Idle", "Connecting(0)", "Connected", "Idle", "Connecting(0)", "Connected");
   }
 
   @Test
@@ -414,7 +426,8 @@ class WireTest {
 
     stateObserver.awaitDone(5, SECONDS);
     stateObserver.assertComplete().assertNoErrors();
-    assertThat(stateObserver.values().get(stateObserver.values().size() - 1)).isInstanceOf(Closed.class);
+    assertThat(stateObserver.values().get(stateObserver.values().size() - 1))
+        .isInstanceOf(Closed.class);
     messages.awaitDone(5, SECONDS);
     messages.assertComplete().assertNoErrors();
     roundTrips.awaitDone(5, SECONDS);
@@ -428,7 +441,11 @@ class WireTest {
   @Test
   void logsNeverContainTheUrlsUserInfoOrQuery() throws Exception {
     String url =
-        "ws://user:secretpw@" + server.getHostName() + ":" + server.getPort() + "/feed?token=SECRET123";
+        "ws://user:secretpw@"
+            + server.getHostName()
+            + ":"
+            + server.getPort()
+            + "/feed?token=SECRET123";
     String log = captureLogWhileFailingThenConnecting(ReconnectingSocket.builder(url));
 
     assertThat(log).contains("/feed").doesNotContain("SECRET123").doesNotContain("secretpw");

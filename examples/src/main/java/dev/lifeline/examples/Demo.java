@@ -69,18 +69,20 @@ public final class Demo {
     String url = "ws://127.0.0.1:" + server.getPort() + "/feed";
 
     Heartbeat heartbeat = Heartbeat.application(ms(500), ms(500), "ping", "pong");
-    ReconnectingSocket socket = ReconnectingSocket.builder(url)
-        .heartbeat(heartbeat)
-        .retryPolicy(Backoff.exponential(ms(200), Duration.ofSeconds(2)).maxAttempts(4))
-        .stableAfter(Duration.ofSeconds(1))
-        .build(); // the real computation scheduler: this timeline runs in wall-clock time
+    ReconnectingSocket socket =
+        ReconnectingSocket.builder(url)
+            .heartbeat(heartbeat)
+            .retryPolicy(Backoff.exponential(ms(200), Duration.ofSeconds(2)).maxAttempts(4))
+            .stableAfter(Duration.ofSeconds(1))
+            .build(); // the real computation scheduler: this timeline runs in wall-clock time
 
     System.out.println("Lifeline demo: a socket against a server that misbehaves on a script");
     System.out.println("  server     " + url + " (embedded MockWebServer)");
-    System.out.println("  heartbeat  \"ping\" after 500ms of silence; dead if nothing"
-        + " within 500ms of it");
-    System.out.println("  retries    200ms doubling to 2s, jittered; 4 per outage;"
-        + " healthy = up 1s and heard from");
+    System.out.println(
+        "  heartbeat  \"ping\" after 500ms of silence; dead if nothing" + " within 500ms of it");
+    System.out.println(
+        "  retries    200ms doubling to 2s, jittered; 4 per outage;"
+            + " healthy = up 1s and heard from");
     System.out.println();
 
     Timeline timeline = new Timeline(heartbeat, " of 4");
@@ -113,8 +115,11 @@ public final class Demo {
 
     void watch(ReconnectingSocket socket) {
       socket.states().subscribe(this::state);
-      socket.messages().subscribe(this::message,
-          e -> say(GREY, "messages() signalled " + e.getClass().getSimpleName()));
+      socket
+          .messages()
+          .subscribe(
+              this::message,
+              e -> say(GREY, "messages() signalled " + e.getClass().getSimpleName()));
       socket.roundTripTimes().subscribe(this::roundTrip);
     }
 
@@ -139,22 +144,33 @@ public final class Demo {
       } else if (s instanceof Connected) {
         connections++;
         connectedAt = now;
-        say(GREEN, "connected" + (outageStartedAt < 0 ? ""
-            : " (outage began " + seconds(now - outageStartedAt) + " ago)"));
+        say(
+            GREEN,
+            "connected"
+                + (outageStartedAt < 0
+                    ? ""
+                    : " (outage began " + seconds(now - outageStartedAt) + " ago)"));
       } else if (s instanceof WaitingToReconnect w) {
         String note = "";
         if (previous instanceof Connected) {
           drops++;
           say(RED, "dropped: " + describe(w.cause()));
           if (w.cause() instanceof HeartbeatTimeoutException) {
-            say(RED, "  caught " + seconds(now - lastFrameAt) + " after the last frame; interval"
-                + " + timeout = " + millis(heartbeat.interval().plus(heartbeat.timeout())));
+            say(
+                RED,
+                "  caught "
+                    + seconds(now - lastFrameAt)
+                    + " after the last frame; interval"
+                    + " + timeout = "
+                    + millis(heartbeat.interval().plus(heartbeat.timeout())));
           }
           if (w.attempt() == 1) { // the budget is full again: the last outage ended
             if (outageStartedAt >= 0) {
               longestOutage = Math.max(longestOutage, connectedAt - outageStartedAt);
-              note = " (budget restored: the connection made at retry " + lastAttempt
-                  + " proved healthy)";
+              note =
+                  " (budget restored: the connection made at retry "
+                      + lastAttempt
+                      + " proved healthy)";
             }
             outageStartedAt = now;
           } else {
@@ -167,8 +183,9 @@ public final class Demo {
         if (w.cause() instanceof HandshakeException h && h.headers().get("Retry-After") != null) {
           note = " (the server said Retry-After: " + h.headers().get("Retry-After") + ")";
         }
-        say(YELLOW, "waiting " + millis(w.delay()) + " before retry " + w.attempt() + budget
-            + note);
+        say(
+            YELLOW,
+            "waiting " + millis(w.delay()) + " before retry " + w.attempt() + budget + note);
       } else if (s instanceof Failed f) {
         if (previous instanceof Connected) {
           drops++;
@@ -183,11 +200,17 @@ public final class Demo {
     }
 
     synchronized String summary() {
-      return String.format(Locale.ROOT, "summary%n"
-          + "  connections     %d, of which %d dropped%n"
-          + "  longest outage  %s (from a drop to the connection that proved healthy)%n"
-          + "  received        %d messages and %d heartbeat pongs",
-          connections, drops, seconds(longestOutage), messages, roundTrips);
+      return String.format(
+          Locale.ROOT,
+          "summary%n"
+              + "  connections     %d, of which %d dropped%n"
+              + "  longest outage  %s (from a drop to the connection that proved healthy)%n"
+              + "  received        %d messages and %d heartbeat pongs",
+          connections,
+          drops,
+          seconds(longestOutage),
+          messages,
+          roundTrips);
     }
   }
 

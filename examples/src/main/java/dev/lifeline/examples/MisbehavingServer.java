@@ -21,20 +21,23 @@ import okhttp3.WebSocketListener;
 final class MisbehavingServer extends Dispatcher {
   private static final long TICK_MS = 600;
 
-  private final ScheduledExecutorService clock = Executors.newSingleThreadScheduledExecutor(r -> {
-    Thread t = new Thread(r, "server-script");
-    t.setDaemon(true);
-    return t;
-  });
+  private final ScheduledExecutorService clock =
+      Executors.newSingleThreadScheduledExecutor(
+          r -> {
+            Thread t = new Thread(r, "server-script");
+            t.setDaemon(true);
+            return t;
+          });
   private final Queue<Supplier<MockResponse>> script = new ConcurrentLinkedQueue<>();
   private final AtomicInteger ticks = new AtomicInteger();
 
   MisbehavingServer() {
     script.add(() -> feed(4, true)); // (a) healthy, then (b) silent
-    script.add(() -> { // (c)
-      say("answers the handshake with 503, Retry-After: 1");
-      return new MockResponse.Builder().code(503).addHeader("Retry-After", "1").build();
-    });
+    script.add(
+        () -> { // (c)
+          say("answers the handshake with 503, Retry-After: 1");
+          return new MockResponse.Builder().code(503).addHeader("Retry-After", "1").build();
+        });
     script.add(() -> feed(3, false)); // (d)
     for (int i = 0; i < 3; i++) script.add(this::acceptThenDrop); // (e)
     script.add(() -> feed(3, false)); // (e) a healthy connection restores the budget
@@ -53,46 +56,61 @@ final class MisbehavingServer extends Dispatcher {
 
   /** Accepts, sends {@code count} ticks and answers pings; then goes silent or closes. */
   private MockResponse feed(int count, boolean thenGoSilent) {
-    say("accepts: " + count + " ticks, answering pings, then "
-        + (thenGoSilent ? "silence" : "a close"));
-    return new MockResponse.Builder().webSocketUpgrade(new WebSocketListener() {
-      volatile boolean answering = true;
+    say(
+        "accepts: "
+            + count
+            + " ticks, answering pings, then "
+            + (thenGoSilent ? "silence" : "a close"));
+    return new MockResponse.Builder()
+        .webSocketUpgrade(
+            new WebSocketListener() {
+              volatile boolean answering = true;
 
-      @Override
-      public void onOpen(WebSocket ws, Response response) {
-        for (int i = 1; i <= count; i++) {
-          boolean last = i == count;
-          clock.schedule(() -> {
-            ws.send("tick " + ticks.incrementAndGet());
-            if (last && thenGoSilent) {
-              answering = false; // and the TCP connection stays open: a half-dead link
-              say("goes silent: answers nothing, keeps the TCP connection open");
-            }
-          }, i * TICK_MS, TimeUnit.MILLISECONDS);
-        }
-        if (!thenGoSilent) {
-          clock.schedule(() -> {
-            say("closes the connection: 1001 going away");
-            ws.close(1001, "going away");
-          }, (count + 1) * TICK_MS, TimeUnit.MILLISECONDS);
-        }
-      }
+              @Override
+              public void onOpen(WebSocket ws, Response response) {
+                for (int i = 1; i <= count; i++) {
+                  boolean last = i == count;
+                  clock.schedule(
+                      () -> {
+                        ws.send("tick " + ticks.incrementAndGet());
+                        if (last && thenGoSilent) {
+                          answering = false; // and the TCP connection stays open: a half-dead link
+                          say("goes silent: answers nothing, keeps the TCP connection open");
+                        }
+                      },
+                      i * TICK_MS,
+                      TimeUnit.MILLISECONDS);
+                }
+                if (!thenGoSilent) {
+                  clock.schedule(
+                      () -> {
+                        say("closes the connection: 1001 going away");
+                        ws.close(1001, "going away");
+                      },
+                      (count + 1) * TICK_MS,
+                      TimeUnit.MILLISECONDS);
+                }
+              }
 
-      @Override
-      public void onMessage(WebSocket ws, String text) {
-        if (answering && text.equals("ping")) ws.send("pong");
-      }
-    }).build();
+              @Override
+              public void onMessage(WebSocket ws, String text) {
+                if (answering && text.equals("ping")) ws.send("pong");
+              }
+            })
+        .build();
   }
 
   private MockResponse acceptThenDrop() {
     say("accepts, then drops at once: 1011 backend unavailable");
-    return new MockResponse.Builder().webSocketUpgrade(new WebSocketListener() {
-      @Override
-      public void onOpen(WebSocket ws, Response response) {
-        ws.close(1011, "backend unavailable");
-      }
-    }).build();
+    return new MockResponse.Builder()
+        .webSocketUpgrade(
+            new WebSocketListener() {
+              @Override
+              public void onOpen(WebSocket ws, Response response) {
+                ws.close(1011, "backend unavailable");
+              }
+            })
+        .build();
   }
 
   private static void say(String what) {
