@@ -4,6 +4,7 @@ import java.time.Duration;
 import java.util.Objects;
 import java.util.function.Predicate;
 import java.util.function.Supplier;
+import org.jspecify.annotations.Nullable;
 
 /**
  * How a {@link ReconnectingSocket} knows its connection is alive. Immutable.
@@ -53,15 +54,15 @@ public final class Heartbeat {
   private final Mode mode;
   private final Duration interval;
   private final Duration timeout;
-  private final Supplier<? extends Message> ping;
-  private final Predicate<? super Message> isPong;
+  private final @Nullable Supplier<? extends Message> ping;
+  private final @Nullable Predicate<? super Message> isPong;
 
   private Heartbeat(
       Mode mode,
       Duration interval,
       Duration timeout,
-      Supplier<? extends Message> ping,
-      Predicate<? super Message> isPong) {
+      @Nullable Supplier<? extends Message> ping,
+      @Nullable Predicate<? super Message> isPong) {
     this.mode = mode;
     this.interval = interval;
     this.timeout = timeout;

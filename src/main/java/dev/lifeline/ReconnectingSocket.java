@@ -19,6 +19,7 @@ import okhttp3.HttpUrl;
 import okhttp3.OkHttpClient;
 import okhttp3.Request;
 import okio.ByteString;
+import org.jspecify.annotations.Nullable;
 
 /**
  * A WebSocket that stays connected: it notices a dead connection, reconnects with jittered backoff,
@@ -270,7 +271,7 @@ public interface ReconnectingSocket extends AutoCloseable {
     private static final long OKHTTP_QUEUE_LIMIT = 16L << 20;
 
     private final Supplier<Request> requests;
-    private OkHttpClient client;
+    private @Nullable OkHttpClient client;
     private Scheduler scheduler = Schedulers.computation();
     private Heartbeat heartbeat = Heartbeat.defaults();
     private RetryPolicy retryPolicy = Backoff.defaults();
@@ -278,12 +279,12 @@ public interface ReconnectingSocket extends AutoCloseable {
     private Duration retryAfterCeiling = Duration.ofMinutes(5);
     private Duration stableAfter = Duration.ofSeconds(5);
     private Duration attemptTimeout = Duration.ofSeconds(20);
-    private Function<? super Session, ? extends Completable> onReady;
-    private Random random;
+    private @Nullable Function<? super Session, ? extends Completable> onReady;
+    private @Nullable Random random;
     private int sendBufferSize = DEFAULT_SEND_BUFFER_SIZE;
     private Outbox outbox = Outbox.defaults();
     private long highWaterMark = DEFAULT_HIGH_WATER_MARK;
-    private Correlation correlation;
+    private @Nullable Correlation correlation;
 
     Builder(Supplier<Request> requests) {
       this.requests = requests;

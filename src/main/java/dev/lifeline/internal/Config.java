@@ -14,6 +14,7 @@ import java.util.function.Predicate;
 import java.util.function.Supplier;
 import okhttp3.OkHttpClient;
 import okhttp3.Request;
+import org.jspecify.annotations.Nullable;
 
 /** A socket's validated configuration, as the public builder hands it over. */
 public record Config(
@@ -26,9 +27,9 @@ public record Config(
     Duration retryAfterCeiling,
     Duration stableAfter,
     Duration attemptTimeout,
-    Function<? super Session, ? extends Completable> onReady,
+    @Nullable Function<? super Session, ? extends Completable> onReady,
     Random random,
     int sendBufferSize,
     Outbox outbox,
     long highWaterMark,
-    Correlation correlation) {}
+    @Nullable Correlation correlation) {}

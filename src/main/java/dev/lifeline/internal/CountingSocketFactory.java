@@ -14,6 +14,7 @@ import java.net.SocketOption;
 import java.nio.channels.SocketChannel;
 import java.util.Set;
 import javax.net.SocketFactory;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Creates plain sockets that report bytes read and written to a {@link LinkActivity}. OkHttp layers
@@ -81,8 +82,8 @@ final class CountingSocketFactory extends SocketFactory {
 
   private static final class CountingSocket extends Socket {
     private final LinkActivity activity;
-    private InputStream in;
-    private OutputStream out;
+    private @Nullable InputStream in;
+    private @Nullable OutputStream out;
 
     CountingSocket(LinkActivity activity) {
       this.activity = activity;
@@ -105,8 +106,8 @@ final class CountingSocketFactory extends SocketFactory {
   private static final class ForwardingCountingSocket extends Socket {
     private final Socket d;
     private final LinkActivity activity;
-    private InputStream in;
-    private OutputStream out;
+    private @Nullable InputStream in;
+    private @Nullable OutputStream out;
 
     ForwardingCountingSocket(Socket delegate, LinkActivity activity) {
       this.d = delegate;
@@ -171,7 +172,7 @@ final class CountingSocketFactory extends SocketFactory {
     }
 
     @Override
-    public SocketChannel getChannel() {
+    public @Nullable SocketChannel getChannel() {
       return null;
     } // a channel would bypass the count
 

@@ -7,6 +7,7 @@ import io.reactivex.rxjava3.core.Scheduler;
 import io.reactivex.rxjava3.disposables.Disposable;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Watches one connection for silence and declares it dead.
@@ -44,7 +45,7 @@ final class HeartbeatMonitor {
   private final long timeoutMs;
   private final long pollMs;
   private final Scheduler.Worker worker;
-  private final LinkActivity activity; // null when the client's sockets can't be counted
+  private final @Nullable LinkActivity activity; // null when nothing counts bytes (a fake factory)
   private final Link link;
 
   // Written by the reader thread.
@@ -73,7 +74,8 @@ final class HeartbeatMonitor {
   private volatile Disposable next = Disposable.disposed();
   private volatile boolean stopped;
 
-  HeartbeatMonitor(Heartbeat heartbeat, Scheduler.Worker worker, LinkActivity activity, Link link) {
+  HeartbeatMonitor(
+      Heartbeat heartbeat, Scheduler.Worker worker, @Nullable LinkActivity activity, Link link) {
     this.heartbeat = heartbeat;
     this.mode = heartbeat.mode();
     this.intervalMs = heartbeat.interval().toMillis();
@@ -145,8 +147,9 @@ final class HeartbeatMonitor {
   }
 
   private long lifeFromBytes() {
-    if (!counted) return NONE;
-    return mode == Heartbeat.Mode.APPLICATION ? activity.lastBulkReadAt() : activity.lastReadAt();
+    LinkActivity bytes = activity;
+    if (!counted || bytes == null) return NONE;
+    return mode == Heartbeat.Mode.APPLICATION ? bytes.lastBulkReadAt() : bytes.lastReadAt();
   }
 
   private long now() {

@@ -12,11 +12,13 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
+import java.util.Objects;
 import java.util.concurrent.atomic.AtomicReference;
 import okhttp3.Response;
 import okhttp3.WebSocket;
 import okhttp3.WebSocketListener;
 import okio.ByteString;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -41,7 +43,7 @@ final class Link extends WebSocketListener implements Session, HeartbeatMonitor.
   private final AtomicReference<Throwable> killedBy = new AtomicReference<>();
 
   // Written by the socket's loop; read by OkHttp's threads.
-  volatile WebSocket webSocket;
+  volatile @Nullable WebSocket webSocket;
   volatile boolean ended;
   volatile boolean healthPending;
 
@@ -54,7 +56,7 @@ final class Link extends WebSocketListener implements Session, HeartbeatMonitor.
   boolean opened;
   boolean ready;
   long openedAt;
-  Response handshake;
+  @Nullable Response handshake;
   Disposable hook = Disposable.disposed();
 
   Link(
@@ -62,7 +64,7 @@ final class Link extends WebSocketListener implements Session, HeartbeatMonitor.
       int attempt,
       Heartbeat heartbeat,
       Scheduler.Worker worker,
-      LinkActivity activity) {
+      @Nullable LinkActivity activity) {
     this.socket = socket;
     this.attempt = attempt;
     this.heartbeat = heartbeat;
@@ -200,7 +202,8 @@ final class Link extends WebSocketListener implements Session, HeartbeatMonitor.
 
   @Override
   public Response handshake() {
-    return handshake;
+    // The socket hands a Session to the ready hook only after the WebSocket opened.
+    return Objects.requireNonNull(handshake, "no handshake before the WebSocket opened");
   }
 
   @Override

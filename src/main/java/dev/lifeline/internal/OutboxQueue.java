@@ -10,6 +10,7 @@ import dev.lifeline.Undelivered;
 import java.util.ArrayDeque;
 import java.util.Iterator;
 import java.util.List;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The messages a socket holds until it can send them, oldest first. Not thread-safe by itself:
@@ -21,7 +22,7 @@ final class OutboxQueue {
    * A queued message with its size, the time it expires ({@link Long#MAX_VALUE}: never), and who
    * waits on it (an acknowledged send, a written-waiter), or null for a plain send.
    */
-  record Entry(Message message, long size, long expiresAt, SendTracker tracker) {}
+  record Entry(Message message, long size, long expiresAt, @Nullable SendTracker tracker) {}
 
   private final Outbox policy;
   private final long ttlMs;
@@ -56,11 +57,15 @@ final class OutboxQueue {
    * the policy says so ({@code dropped} may be null when it does not).
    */
   SendResult offer(
-      Message message, long size, long now, SendTracker tracker, List<Undelivered> dropped) {
+      Message message,
+      long size,
+      long now,
+      @Nullable SendTracker tracker,
+      @Nullable List<Undelivered> dropped) {
     if (size > policy.maxBytes() || policy.maxMessages() == 0)
       return SendResult.REJECTED_OUTBOX_FULL;
     while (entries.size() >= policy.maxMessages() || bytes + size > policy.maxBytes()) {
-      if (!policy.dropsOldest()) return SendResult.REJECTED_OUTBOX_FULL;
+      if (!policy.dropsOldest() || dropped == null) return SendResult.REJECTED_OUTBOX_FULL;
       dropped.add(new Undelivered(poll().message(), new OutboxOverflowException(policy)));
     }
     entries.addLast(new Entry(message, size, ttlMs == 0 ? Long.MAX_VALUE : now + ttlMs, tracker));

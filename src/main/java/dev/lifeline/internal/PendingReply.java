@@ -4,6 +4,7 @@ import dev.lifeline.LifelineException;
 import dev.lifeline.Message;
 import io.reactivex.rxjava3.core.SingleEmitter;
 import io.reactivex.rxjava3.disposables.Disposable;
+import org.jspecify.annotations.Nullable;
 
 /**
  * A message sent with an acknowledgement, waiting for the reply with its correlation id. Removing
@@ -21,7 +22,7 @@ final class PendingReply implements SendTracker {
   private final RealReconnectingSocket socket;
 
   /** The connection it was last handed to, or null while queued. Guarded by the send lock. */
-  Link sentOn;
+  @Nullable Link sentOn;
 
   PendingReply(
       String id,
@@ -45,6 +46,6 @@ final class PendingReply implements SendTracker {
 
   @Override
   public void notSent(LifelineException reason) {
-    socket.completeReply(this, null, reason);
+    socket.failReply(this, reason);
   }
 }

@@ -48,6 +48,7 @@ import okhttp3.Request;
 import okhttp3.Response;
 import okhttp3.WebSocket;
 import okio.ByteString;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -77,7 +78,7 @@ public final class RealReconnectingSocket implements ReconnectingSocket {
 
   private final Config config;
   private final WebSocket.Factory webSockets;
-  private final LinkActivity activity;
+  private final @Nullable LinkActivity activity;
   private final Scheduler.Worker worker;
   private final BehaviorSubject<ConnectionState> states =
       BehaviorSubject.createDefault(ConnectionState.IDLE);
@@ -98,13 +99,13 @@ public final class RealReconnectingSocket implements ReconnectingSocket {
 
   private volatile SerialEmitter<Message> messages = new SerialEmitter<>();
   private volatile ConnectionState state = ConnectionState.IDLE;
-  private volatile Link connected; // the link sends go to; null unless Connected
+  private volatile @Nullable Link connected; // the link sends go to; null unless Connected
   private volatile boolean closed;
   private volatile String name;
 
   // Loop.
   private boolean wanted; // between connect() and disconnect()/give-up/close()
-  private Link current; // the attempt or connection in progress
+  private @Nullable Link current; // the attempt or connection in progress
   private int retries; // retries made in the current outage
   private long outageStartedAt = -1;
   private boolean everConnected; // whether an attempt of this outage opened
@@ -124,18 +125,21 @@ public final class RealReconnectingSocket implements ReconnectingSocket {
    * {@code activity} stands for the byte counts of its sockets (tests drive the state machine
    * through a fake factory).
    */
-  RealReconnectingSocket(Config config, WebSocket.Factory webSockets, LinkActivity activity) {
+  RealReconnectingSocket(
+      Config config, WebSocket.@Nullable Factory webSockets, @Nullable LinkActivity activity) {
     this.config = config;
     this.worker = config.scheduler().createWorker();
     this.outbox = new OutboxQueue(config.outbox());
     this.expiring = !config.outbox().timeToLive().isZero();
-    OkHttpClient base = config.client();
-    if (webSockets == null) {
+    if (webSockets != null) {
+      this.activity = activity;
+      this.webSockets = webSockets;
+    } else {
       Scheduler scheduler = config.scheduler();
-      activity = new LinkActivity(() -> scheduler.now(TimeUnit.MILLISECONDS));
+      LinkActivity counted = new LinkActivity(() -> scheduler.now(TimeUnit.MILLISECONDS));
+      this.activity = counted;
+      this.webSockets = deriveClient(config.client(), config, counted);
     }
-    this.activity = activity;
-    this.webSockets = webSockets != null ? webSockets : deriveClient(base, config, activity);
     this.messagesView = Observable.defer(() -> messages.subject());
     this.name = "socket";
   }
@@ -226,11 +230,12 @@ public final class RealReconnectingSocket implements ReconnectingSocket {
   @Override
   public Single<Message> request(Message message) {
     Objects.requireNonNull(message, "message");
-    if (config.correlation() == null) {
+    Correlation correlation = config.correlation();
+    if (correlation == null) {
       throw new IllegalStateException(
           "acknowledged sends need a Correlation: ReconnectingSocket.builder(...).correlation(...)");
     }
-    String id = config.correlation().idOfOutgoing(message);
+    String id = correlation.idOfOutgoing(message);
     if (id == null) {
       throw new IllegalArgumentException("the correlation found no id in the message " + message);
     }
@@ -250,42 +255,39 @@ public final class RealReconnectingSocket implements ReconnectingSocket {
                     "a message with id " + id + " is already awaiting its reply"));
             return;
           }
-          emitter.setCancellable(() -> abandon(reply));
-          Duration timeout = config.correlation().timeout();
+          emitter.setCancellable(() -> take(reply));
+          Duration timeout = correlation.timeout();
           reply.timeout =
               worker.schedule(
-                  () ->
-                      completeReply(reply, null, new AcknowledgementTimeoutException(id, timeout)),
+                  () -> failReply(reply, new AcknowledgementTimeoutException(id, timeout)),
                   timeout.toNanos(),
                   TimeUnit.NANOSECONDS);
           SendResult result = send(message, reply);
-          if (!result.isAccepted()) completeReply(reply, null, new SendRejectedException(result));
+          if (!result.isAccepted()) failReply(reply, new SendRejectedException(result));
         });
   }
 
-  /**
-   * Completes {@code reply} with the reply message or an error, if nobody else did first. Removing
-   * it from the table decides; the emitter is called outside any lock.
-   */
-  void completeReply(PendingReply reply, Message answer, Throwable error) {
-    if (!pendingReplies.remove(reply.id, reply)) return;
-    reply.timeout.dispose();
-    synchronized (outbox) {
-      outbox.remove(reply);
-    }
-    if (error != null) {
-      reply.emitter.onError(error);
-    } else {
-      reply.emitter.onSuccess(answer);
-    }
+  /** Completes {@code reply} with its answer, unless its timeout or a failure came first. */
+  private void succeedReply(PendingReply reply, Message answer) {
+    if (take(reply)) reply.emitter.onSuccess(answer);
   }
 
-  private void abandon(PendingReply reply) {
-    if (!pendingReplies.remove(reply.id, reply)) return;
+  /** Fails {@code reply}, unless it was answered or failed already. */
+  void failReply(PendingReply reply, Throwable error) {
+    if (take(reply)) reply.emitter.onError(error);
+  }
+
+  /**
+   * Removes {@code reply} from the table, its timer and its outbox entry; true for the one caller
+   * that removed it, which then completes it outside any lock.
+   */
+  private boolean take(PendingReply reply) {
+    if (!pendingReplies.remove(reply.id, reply)) return false;
     reply.timeout.dispose();
     synchronized (outbox) {
       outbox.remove(reply);
     }
+    return true;
   }
 
   /**
@@ -308,7 +310,7 @@ public final class RealReconnectingSocket implements ReconnectingSocket {
     if (reply == null) {
       log.debug("{} reply {} matches no waiting message (duplicate or late): dropped", name, id);
     } else {
-      completeReply(reply, message, null);
+      succeedReply(reply, message);
     }
     return true;
   }
@@ -332,7 +334,7 @@ public final class RealReconnectingSocket implements ReconnectingSocket {
 
   private void failReplies(Throwable reason) {
     for (PendingReply reply : new ArrayList<>(pendingReplies.values())) {
-      completeReply(reply, null, reason);
+      failReply(reply, reason);
     }
   }
 
@@ -367,7 +369,7 @@ public final class RealReconnectingSocket implements ReconnectingSocket {
     return outbox;
   }
 
-  private SendResult send(Message message, SendTracker tracker) {
+  private SendResult send(Message message, @Nullable SendTracker tracker) {
     long size = -1; // the exact UTF-8 size of a text costs a pass over it: only when needed
     if (upperBound(message) > OKHTTP_QUEUE_LIMIT
         && (size = message.sizeInBytes()) > OKHTTP_QUEUE_LIMIT) {
@@ -605,7 +607,8 @@ public final class RealReconnectingSocket implements ReconnectingSocket {
 
   void opened(Link link, Response response) {
     if (link != current) {
-      link.webSocket.cancel(); // an attempt we already gave up on
+      WebSocket stale = link.webSocket;
+      if (stale != null) stale.cancel(); // an attempt we already gave up on
       return;
     }
     link.opened = true;

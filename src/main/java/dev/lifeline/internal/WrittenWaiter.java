@@ -3,6 +3,7 @@ package dev.lifeline.internal;
 import dev.lifeline.ConnectionLostException;
 import dev.lifeline.LifelineException;
 import io.reactivex.rxjava3.core.CompletableEmitter;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Waits until a message has left OkHttp's send queue. OkHttp's queue is first in, first out, and
@@ -12,7 +13,7 @@ import io.reactivex.rxjava3.core.CompletableEmitter;
  */
 final class WrittenWaiter implements SendTracker {
   private final CompletableEmitter emitter;
-  Link link; // null until sent
+  @Nullable Link link; // null until sent
   long base; // the link's count of watched bytes right after this message
 
   WrittenWaiter(CompletableEmitter emitter) {
@@ -27,7 +28,8 @@ final class WrittenWaiter implements SendTracker {
 
   /** Holding the send lock: whether the message has left OkHttp's queue. */
   boolean isWritten() {
-    return link.queueSize() <= link.bytesEnqueuedSince(base);
+    Link sentOn = link;
+    return sentOn != null && sentOn.queueSize() <= sentOn.bytesEnqueuedSince(base);
   }
 
   void written() {
