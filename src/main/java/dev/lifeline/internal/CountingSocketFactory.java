@@ -322,17 +322,20 @@ final class CountingSocketFactory extends SocketFactory {
     }
 
     @Override
+    @NotOnAndroid // Java 9 socket options: forwarded on the JVM; Android's Socket has none
     public <T> Socket setOption(SocketOption<T> name, T value) throws IOException {
       d.setOption(name, value);
       return this;
     }
 
     @Override
+    @NotOnAndroid // Java 9 socket options: forwarded on the JVM; Android's Socket has none
     public <T> T getOption(SocketOption<T> name) throws IOException {
       return d.getOption(name);
     }
 
     @Override
+    @NotOnAndroid // Java 9 socket options: forwarded on the JVM; Android's Socket has none
     public Set<SocketOption<?>> supportedOptions() {
       return d.supportedOptions();
     }

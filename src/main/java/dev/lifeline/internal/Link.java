@@ -10,6 +10,7 @@ import io.reactivex.rxjava3.core.Scheduler;
 import io.reactivex.rxjava3.disposables.Disposable;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Objects;
@@ -120,7 +121,7 @@ final class Link extends WebSocketListener implements Session, HeartbeatMonitor.
 
   /** Holding the send lock: removes and returns the waiters whose message has left the queue. */
   List<WrittenWaiter> takeWritten() {
-    if (writtenWaiters.isEmpty()) return List.of();
+    if (writtenWaiters.isEmpty()) return Collections.emptyList();
     List<WrittenWaiter> done = new ArrayList<>();
     for (Iterator<WrittenWaiter> it = writtenWaiters.iterator(); it.hasNext(); ) {
       WrittenWaiter w = it.next();

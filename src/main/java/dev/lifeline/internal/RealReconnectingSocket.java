@@ -34,6 +34,7 @@ import java.net.SocketTimeoutException;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Objects;
@@ -541,7 +542,7 @@ public final class RealReconnectingSocket implements ReconnectingSocket {
         outbox.poll();
         if (next.tracker() != null) next.tracker().sent(link);
       }
-      written = link != null ? link.takeWritten() : List.of();
+      written = link != null ? link.takeWritten() : Collections.<WrittenWaiter>emptyList();
       watching = link != null && link.awaitsWrites();
       left = !outbox.isEmpty();
       nextExpiry = outbox.nextExpiry();
@@ -747,7 +748,7 @@ public final class RealReconnectingSocket implements ReconnectingSocket {
       giveUp(new TerminalFailureException(retries, t));
       return;
     }
-    if (delay.isEmpty()) {
+    if (!delay.isPresent()) {
       giveUp(new RetriesExhaustedException(retries, cause));
       return;
     }
