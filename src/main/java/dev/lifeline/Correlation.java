@@ -3,6 +3,7 @@ package dev.lifeline;
 import java.time.Duration;
 import java.util.Objects;
 import java.util.function.Function;
+import org.jspecify.annotations.Nullable;
 
 /**
  * How to match replies to requests: where the correlation id is in an outgoing message and in an
@@ -23,13 +24,13 @@ import java.util.function.Function;
  * cheap.
  */
 public final class Correlation {
-  private final Function<? super Message, String> idOfOutgoing;
-  private final Function<? super Message, String> idOfIncoming;
+  private final Function<? super Message, @Nullable String> idOfOutgoing;
+  private final Function<? super Message, @Nullable String> idOfIncoming;
   private final Duration timeout;
 
   private Correlation(
-      Function<? super Message, String> idOfOutgoing,
-      Function<? super Message, String> idOfIncoming,
+      Function<? super Message, @Nullable String> idOfOutgoing,
+      Function<? super Message, @Nullable String> idOfIncoming,
       Duration timeout) {
     this.idOfOutgoing = idOfOutgoing;
     this.idOfIncoming = idOfIncoming;
@@ -41,8 +42,8 @@ public final class Correlation {
    * waits 10 s for a reply.
    */
   public static Correlation by(
-      Function<? super Message, String> idOfOutgoing,
-      Function<? super Message, String> idOfIncoming) {
+      Function<? super Message, @Nullable String> idOfOutgoing,
+      Function<? super Message, @Nullable String> idOfIncoming) {
     return new Correlation(
         Objects.requireNonNull(idOfOutgoing, "idOfOutgoing"),
         Objects.requireNonNull(idOfIncoming, "idOfIncoming"),
@@ -64,12 +65,12 @@ public final class Correlation {
   }
 
   /** The id an outgoing message carries, or null. */
-  public String idOfOutgoing(Message message) {
+  public @Nullable String idOfOutgoing(Message message) {
     return idOfOutgoing.apply(message);
   }
 
   /** The id an incoming reply answers, or null if the message is not a reply. */
-  public String idOfIncoming(Message message) {
+  public @Nullable String idOfIncoming(Message message) {
     return idOfIncoming.apply(message);
   }
 

@@ -57,6 +57,7 @@ class DeliveryStormTest {
 
   private static final int WINDOW = 100;
   private final AtomicInteger requests = new AtomicInteger();
+  private volatile FaultProxy proxy;
 
   @Test
   @Timeout(90)
@@ -81,6 +82,7 @@ class DeliveryStormTest {
         });
     ScheduledExecutorService cutter = Executors.newSingleThreadScheduledExecutor();
     try (FaultProxy proxy = FaultProxy.start(server.getSocketAddress())) {
+      this.proxy = proxy;
       ReconnectingSocket socket =
           ReconnectingSocket.builder(proxy.url("/orders"))
               .heartbeat(Heartbeat.application(ofSeconds(1), ofSeconds(1), "ping", "pong"))
@@ -181,7 +183,7 @@ class DeliveryStormTest {
       if (!seenAtServer.add(id)) duplicates.incrementAndGet();
       q.add(n);
       if (requests.incrementAndGet() % CUT_EVERY == 0) {
-        webSocket.cancel(); // received, never acknowledged: the client must resend it
+        proxy.cutWithRst(); // received, never acknowledged: the client must resend it
         return;
       }
       webSocket.send("ack:" + id);
