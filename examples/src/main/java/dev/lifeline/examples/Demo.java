@@ -5,7 +5,11 @@
  *   (a) a healthy connection: numbered ticks, and a "pong" to each heartbeat "ping";
  *   (b) silence: the server stops answering but keeps the TCP connection open, a dead link OkHttp
  *       alone does not notice; the heartbeat catches it within interval + timeout;
- *   (c) a 503 with Retry-After: 1 on the next handshake: the socket waits at least that long;
+ *   (c) a 503 with Retry-After: 1 on the next handshake: the socket waits at least that long.
+ *       Meanwhile the client, down, places three orders with sendAcknowledged and sends one plain
+ *       message: all are queued. The next connection takes them, and the server acks orders 1 and
+ *       2 but crashes before acking 3; the client resends order 3 on the connection after, and the
+ *       server, which counts copies by order id, recognises the duplicate and processes it once;
  *   (d) a healthy reconnect, which the server later closes ("going away");
  *   (e) three connections accepted and dropped at once: the retry number counts up, because an open
  *       that never proves healthy does not restore the budget; then a healthy connection does, so
@@ -26,23 +30,27 @@ import dev.lifeline.ConnectionState.Connected;
 import dev.lifeline.ConnectionState.Connecting;
 import dev.lifeline.ConnectionState.Failed;
 import dev.lifeline.ConnectionState.WaitingToReconnect;
+import dev.lifeline.Correlation;
 import dev.lifeline.HandshakeException;
 import dev.lifeline.Heartbeat;
 import dev.lifeline.HeartbeatTimeoutException;
 import dev.lifeline.Message;
 import dev.lifeline.ReconnectingSocket;
+import dev.lifeline.Undelivered;
 import java.io.Console;
 import java.net.InetAddress;
 import java.time.Duration;
 import java.util.Locale;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import mockwebserver3.MockWebServer;
 
 public final class Demo {
   private static final long START = System.nanoTime();
   private static final boolean COLOUR = isTerminal() && System.getenv("NO_COLOR") == null;
   static final String GREEN = "32", YELLOW = "33", RED = "31", GREY = "90";
+  private static final int ORDERS = 3;
 
   public static void main(String[] args) throws Exception {
     String logLevel = "org.slf4j.simpleLogger.log.dev.lifeline";
@@ -62,7 +70,7 @@ public final class Demo {
       System.exit(2);
     }
 
-    MisbehavingServer script = new MisbehavingServer();
+    MisbehavingServer script = new MisbehavingServer(ORDERS);
     MockWebServer server = new MockWebServer();
     server.setDispatcher(script);
     server.start(InetAddress.getLoopbackAddress(), 0);
@@ -74,6 +82,7 @@ public final class Demo {
             .heartbeat(heartbeat)
             .retryPolicy(Backoff.exponential(ms(200), Duration.ofSeconds(2)).maxAttempts(4))
             .stableAfter(Duration.ofSeconds(1))
+            .correlation(Orders.correlation()) // "ack:<n>" answers "order:<n>"
             .build(); // the real computation scheduler: this timeline runs in wall-clock time
 
     System.out.println("Lifeline demo: a socket against a server that misbehaves on a script");
@@ -83,29 +92,51 @@ public final class Demo {
     System.out.println(
         "  retries    200ms doubling to 2s, jittered; 4 per outage;"
             + " healthy = up 1s and heard from");
+    System.out.println(
+        "  orders     "
+            + ORDERS
+            + " placed while down with sendAcknowledged(\"order:<n>\"); \"ack:<n>\" answers");
     System.out.println();
 
     Timeline timeline = new Timeline(heartbeat, " of 4");
     timeline.watch(socket); // subscribe before connect(): no message is missed
+    Orders orders = new Orders(ORDERS);
+    AtomicBoolean placed = new AtomicBoolean();
+    socket // subscribed after the timeline, so the drop is printed before the orders
+        .states()
+        .subscribe(
+            s -> {
+              if (s instanceof WaitingToReconnect w
+                  && w.cause() instanceof HeartbeatTimeoutException
+                  && placed.compareAndSet(false, true)) {
+                orders.placeAll(socket); // the socket is down: each is queued, not lost
+              }
+            });
     socket.connect();
 
     boolean finished = timeline.gaveUp.await(45, TimeUnit.SECONDS);
     socket.close();
+    // Closed is the socket's last event: after it, nothing prints but the summary.
+    timeline.closed.await(5, TimeUnit.SECONDS);
     server.close();
     script.close();
     System.out.println();
-    System.out.println(finished ? timeline.summary() : "the script did not finish within 45s");
+    System.out.println(
+        finished
+            ? timeline.summary() + System.lineSeparator() + orders.summary(script)
+            : "the script did not finish within 45s");
     // OkHttp's and MockWebServer's pool threads are not daemons: they would idle on for a minute.
     System.exit(finished ? 0 : 1);
   }
 
   /** Prints what a socket does, with the time since the demo started, and keeps the score. */
   static final class Timeline {
-    final CountDownLatch gaveUp = new CountDownLatch(1);
+    final CountDownLatch gaveUp = new CountDownLatch(1), closed = new CountDownLatch(1);
     private final Heartbeat heartbeat;
     private final String budget;
     private ConnectionState previous = ConnectionState.IDLE;
-    private int lastAttempt, connections, drops, messages, roundTrips;
+    private int lastAttempt, connections, drops, messages, roundTrips, retries, reconnects;
+    private int undelivered;
     private long lastFrameAt, connectedAt, outageStartedAt = -1, longestOutage;
 
     Timeline(Heartbeat heartbeat, String budget) {
@@ -121,6 +152,13 @@ public final class Demo {
               this::message,
               e -> say(GREY, "messages() signalled " + e.getClass().getSimpleName()));
       socket.roundTripTimes().subscribe(this::roundTrip);
+      socket.undelivered().subscribe(this::undelivered);
+    }
+
+    synchronized void undelivered(Undelivered u) {
+      undelivered++;
+      String text = u.message() instanceof Message.Text t ? t.text() : "binary";
+      say(RED, "undelivered \"" + text + "\": " + describe(u.reason()));
     }
 
     synchronized void message(Message m) {
@@ -140,9 +178,11 @@ public final class Demo {
       long now = System.nanoTime();
       if (s instanceof Connecting c) {
         lastAttempt = c.attempt();
+        if (c.attempt() > 0) retries++;
         say(null, c.attempt() == 0 ? "connecting" : "connecting, retry " + c.attempt() + budget);
       } else if (s instanceof Connected) {
         connections++;
+        if (lastAttempt > 0) reconnects++;
         connectedAt = now;
         say(
             GREEN,
@@ -197,6 +237,7 @@ public final class Demo {
         say(null, s.toString().toLowerCase(Locale.ROOT));
       }
       previous = s;
+      if (s instanceof ConnectionState.Closed) closed.countDown();
     }
 
     synchronized String summary() {
@@ -204,13 +245,93 @@ public final class Demo {
           Locale.ROOT,
           "summary%n"
               + "  connections     %d, of which %d dropped%n"
+              + "  reconnecting    %d retries, %d of which connected%n"
               + "  longest outage  %s (from a drop to the connection that proved healthy)%n"
-              + "  received        %d messages and %d heartbeat pongs",
+              + "  received        %d messages and %d heartbeat pongs%n"
+              + "  undelivered     %d queued messages reported on undelivered()",
           connections,
           drops,
+          retries,
+          reconnects,
           seconds(longestOutage),
           messages,
-          roundTrips);
+          roundTrips,
+          undelivered);
+    }
+  }
+
+  /**
+   * The client side of delivery: numbered orders placed while the socket is down, each sent with
+   * {@code sendAcknowledged} and answered by the server with {@code "ack:<n>"}.
+   */
+  static final class Orders {
+    private final long[] placedAt;
+    private int placed, acknowledged, failed;
+
+    Orders(int count) {
+      placedAt = new long[count];
+    }
+
+    /** Outgoing {@code "order:<n>"} carries id n; incoming {@code "ack:<n>"} answers it. */
+    static Correlation correlation() {
+      return Correlation.by(out -> idAfter("order:", out), in -> idAfter("ack:", in))
+          .timeout(Duration.ofSeconds(20));
+    }
+
+    private static String idAfter(String prefix, Message m) {
+      return m instanceof Message.Text t && t.text().startsWith(prefix)
+          ? t.text().substring(prefix.length())
+          : null; // not a reply
+    }
+
+    /** Sends one plain message and places every order; called while the socket is down. */
+    void placeAll(ReconnectingSocket socket) {
+      String note = "note:placing orders while offline";
+      say(YELLOW, "send     \"" + note + "\": " + socket.send(note) + " (no ack expected)");
+      for (int n = 1; n <= placedAt.length; n++) {
+        int id = n;
+        synchronized (this) {
+          placedAt[id - 1] = System.nanoTime();
+          placed++;
+        }
+        say(YELLOW, "order " + id + "  sendAcknowledged(\"order:" + id + "\"): queued");
+        socket
+            .sendAcknowledged(Message.text("order:" + id))
+            .subscribe(() -> acknowledged(id), e -> failed(id, e));
+      }
+    }
+
+    private synchronized void acknowledged(int n) {
+      acknowledged++;
+      say(
+          GREEN,
+          "order "
+              + n
+              + "  acked, "
+              + seconds(System.nanoTime() - placedAt[n - 1])
+              + " after it was placed");
+    }
+
+    private synchronized void failed(int n, Throwable e) {
+      failed++;
+      say(RED, "order " + n + "  NOT acknowledged: " + describe(e));
+    }
+
+    synchronized String summary(MisbehavingServer server) {
+      int copies = server.orderCopies(), distinct = server.distinctOrders();
+      return String.format(
+          Locale.ROOT,
+          "  orders          %d placed while down, %d acknowledged, %d lost (%d failed)%n"
+              + "  at the server   %d copies of %d distinct orders (copies per id: %s):"
+              + " %d duplicate(s), processed once each (by id)",
+          placed,
+          acknowledged,
+          placed - acknowledged,
+          failed,
+          copies,
+          distinct,
+          server.copiesPerOrder(),
+          copies - distinct);
     }
   }
 
