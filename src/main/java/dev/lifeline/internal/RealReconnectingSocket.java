@@ -168,7 +168,8 @@ public final class RealReconnectingSocket implements ReconnectingSocket {
 
   @Override
   public Observable<ConnectionState> states() {
-    return states.hide();
+    // A completed BehaviorSubject replays nothing: after close(), still start with Closed.
+    return Observable.defer(() -> states.hasComplete() ? Observable.just(state) : states.hide());
   }
 
   @Override
