@@ -4,8 +4,9 @@ import java.util.function.LongSupplier;
 
 /**
  * What a socket's TCP connections are doing, counted below OkHttp by {@link CountingSocketFactory}:
- * when bytes last arrived and left. The heartbeat reads it to tell a slow but live link (bytes of a
- * large frame still trickling in, a queued ping still being written out) from a dead one.
+ * when bytes last arrived, and how many have left. The heartbeat reads it to tell a slow but live
+ * link (bytes of a large frame still trickling in, a queued ping still being written out) from a
+ * dead one.
  *
  * <p>Written by OkHttp's reader and writer threads, read by the heartbeat's timer: every field is
  * volatile with a single writer per field.
@@ -21,7 +22,6 @@ public final class LinkActivity {
   private final LongSupplier clock;
   private volatile long lastReadAt = Long.MIN_VALUE;
   private volatile long lastBulkReadAt = Long.MIN_VALUE;
-  private volatile long lastWriteAt = Long.MIN_VALUE;
   private volatile long bytesWritten;
 
   /** Creates activity stamped with {@code clock} (milliseconds). */
@@ -38,7 +38,6 @@ public final class LinkActivity {
   @SuppressWarnings("NonAtomicVolatileUpdate") // one writer thread per socket at a time
   void onWrite(int bytes) {
     bytesWritten += bytes;
-    lastWriteAt = clock.getAsLong();
   }
 
   /** When any bytes last arrived, or {@link Long#MIN_VALUE}. */
@@ -49,11 +48,6 @@ public final class LinkActivity {
   /** When a read of at least {@value #BULK_READ_BYTES} bytes last completed. */
   public long lastBulkReadAt() {
     return lastBulkReadAt;
-  }
-
-  /** When bytes were last written to a socket. */
-  public long lastWriteAt() {
-    return lastWriteAt;
   }
 
   /** Total bytes written to the sockets. */

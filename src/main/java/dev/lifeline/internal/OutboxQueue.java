@@ -38,10 +38,6 @@ final class OutboxQueue {
     return entries.isEmpty();
   }
 
-  int size() {
-    return entries.size();
-  }
-
   Entry peek() {
     return entries.peekFirst();
   }
