@@ -27,7 +27,7 @@ import java.util.Locale;
  */
 final class ScenarioReport {
   private static final String HEADER =
-      "| Scenario | Detection | Reconnect | Handshakes | Events (pushed / received / lost / dup) | Notes |\n"
+      "| Scenario | Detection | Reconnect | Handshakes | Messages (sent / received / lost / dup) | Notes |\n"
           + "|---|---|---|---|---|---|\n";
   private static final Object LOCK = new Object();
   private static boolean started; // guarded by LOCK: whether this JVM has (re)written the header
@@ -82,9 +82,13 @@ final class ScenarioReport {
     return handshakes(Long.toString(count));
   }
 
-  /** Numbered events: how many the server pushed, the client received, were lost, duplicated. */
-  ScenarioReport events(long pushed, long received, long lost, long duplicated) {
-    events = pushed + " / " + received + " / " + lost + " / " + duplicated;
+  /**
+   * Numbered messages one way ({@code "server→client"}, {@code "client→server"}…): how many were
+   * sent, received, lost and duplicated. Several directions share the cell.
+   */
+  ScenarioReport messages(String direction, long sent, long received, long lost, long duplicated) {
+    String entry = direction + " " + sent + " / " + received + " / " + lost + " / " + duplicated;
+    events = events.equals("–") ? entry : events + "; " + entry;
     return this;
   }
 

@@ -3,6 +3,7 @@ package dev.lifeline.fault;
 import static dev.lifeline.fault.StateLog.millisBetween;
 import static java.time.Duration.ofMillis;
 import static java.time.Duration.ofSeconds;
+import static java.util.concurrent.TimeUnit.MILLISECONDS;
 import static java.util.concurrent.TimeUnit.NANOSECONDS;
 import static java.util.concurrent.TimeUnit.SECONDS;
 import static org.assertj.core.api.Assertions.assertThat;
@@ -13,6 +14,7 @@ import dev.lifeline.ConnectionState.Connecting;
 import dev.lifeline.ConnectionState.Failed;
 import dev.lifeline.ConnectionState.WaitingToReconnect;
 import dev.lifeline.ReconnectingSocket;
+import dev.lifeline.SendResult;
 import java.io.IOException;
 import java.net.BindException;
 import java.net.ConnectException;
@@ -20,11 +22,13 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
 import java.util.stream.Collectors;
 import mockwebserver3.MockWebServer;
 import org.junit.jupiter.api.AfterEach;
@@ -34,7 +38,8 @@ import org.junit.jupiter.api.Timeout;
 /**
  * Scenario 5: the server restarts. Its port is closed for 3 s (connections refused), then a new
  * server listens on the same port. The client keeps retrying through the outage and is connected
- * again within one backoff step of the port reopening.
+ * again within one backoff step of the port reopening. What the application sent during the outage
+ * reaches the restarted server once each, in the order it was sent.
  */
 @Timeout(30)
 class ServerRestartTest {
@@ -97,8 +102,32 @@ class ServerRestartTest {
         closedAt + PORT_CLOSED.toNanos() - System.nanoTime(),
         NANOSECONDS);
     StateLog.Seen dropped = log.awaitFrom(mark, WaitingToReconnect.class, ofSeconds(10));
+
+    // While the port is closed the application keeps sending, every 100 ms. The sends run on the
+    // timer that also restarts the server, so every one of them happens while nothing listens.
+    List<String> sentDuringOutage = new ArrayList<>();
+    List<SendResult> results = new ArrayList<>();
+    ScheduledFuture<?> sending =
+        timer.scheduleAtFixedRate(
+            () -> {
+              if (restartedAt.isDone()) return;
+              String text = "out:" + (sentDuringOutage.size() + 1);
+              sentDuringOutage.add(text);
+              results.add(socket.send(text));
+            },
+            0,
+            100,
+            MILLISECONDS);
     StateLog.Seen back = log.awaitFrom(mark, Connected.class, ofSeconds(20));
     long reopenedAt = restartedAt.get(1, SECONDS); // it has happened: the client is back
+    sending.cancel(false);
+    socket.send("out:end"); // on the new connection: once it arrives, everything before it has
+    List<String> receivedAfterRestart = serverSide.awaitFromClient("out:end", 10);
+    // The sends ran on the timer thread before it completed restartedAt (and not after): get()
+    // above makes every one of them visible here.
+    assertThat(results).as("sends while the port was closed").containsOnly(SendResult.QUEUED);
+    List<String> expected = new ArrayList<>(sentDuringOutage);
+    expected.add("out:end");
 
     long backMs = millisBetween(reopenedAt, back.nanos());
     long boundMs = BACKOFF.maxDelay().plusSeconds(1).toMillis();
@@ -120,6 +149,10 @@ class ServerRestartTest {
         .extracting(WaitingToReconnect::cause)
         .allSatisfy(c -> assertThat(c).isInstanceOf(ConnectException.class));
     assertThat(log.all(Failed.class)).isEmpty();
+    assertThat(expected.size()).as("messages sent during the outage").isGreaterThanOrEqualTo(11);
+    assertThat(receivedAfterRestart)
+        .as("what the restarted server received: each outage message once, in order")
+        .containsExactlyElementsOf(expected);
     // The wait that was running when the port reopened: reconnecting took at most that long.
     WaitingToReconnect lastWait = waits.get(waits.size() - 1);
     long lastAttemptStarted =
@@ -134,6 +167,7 @@ class ServerRestartTest {
         .reconnect(backMs, boundMs)
         .handshakes(
             after.getRequestCount() + " after restart (" + before.getRequestCount() + " before)")
+        .messages("client→server during the outage", expected.size() - 1, expected.size() - 1, 0, 0)
         .note(
             "%d refused attempts; last wait %d ms (attempt %d), last attempt started %+d ms from the"
                 + " reopening; outage %d ms",

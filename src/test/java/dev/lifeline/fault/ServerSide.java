@@ -1,7 +1,10 @@
 package dev.lifeline.fault;
 
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Consumer;
@@ -24,11 +27,15 @@ import okhttp3.WebSocketListener;
  *   <li>Remembers the connection that opened last ({@link #current()}), so a test can push on it.
  *   <li>Runs {@link #onOpen(Consumer)} on every new connection (close at once, greet…).
  *   <li>Records "open", "closing:CODE", "closed:CODE" and "failure" in {@link #events}.
+ *   <li>Records every other text the client sends, in arrival order, in {@link #fromClient}, and
+ *       answers a {@code "req:ID"} with {@code "ack:ID"} (the acknowledgement a {@code Correlation}
+ *       by those prefixes waits for).
  * </ul>
  */
 final class ServerSide extends WebSocketListener {
   final BlockingQueue<String> events = new LinkedBlockingQueue<>();
   final AtomicInteger opened = new AtomicInteger();
+  final BlockingQueue<String> fromClient = new LinkedBlockingQueue<>();
   private final AtomicReference<WebSocket> current = new AtomicReference<>();
   private volatile boolean hung;
   private volatile boolean recordEvents = true;
@@ -79,7 +86,30 @@ final class ServerSide extends WebSocketListener {
 
   @Override
   public void onMessage(WebSocket webSocket, String text) {
-    if (text.equals("ping") && !hung) webSocket.send("pong");
+    if (text.equals("ping")) {
+      if (!hung) webSocket.send("pong");
+      return;
+    }
+    fromClient.add(text);
+    if (text.startsWith("req:")) webSocket.send("ack:" + text.substring(4));
+  }
+
+  /**
+   * Waits until the client's {@code text} has arrived and returns everything the client sent up to
+   * and including it, in arrival order; fails after {@code seconds}.
+   */
+  List<String> awaitFromClient(String text, long seconds) throws InterruptedException {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
+    List<String> all = new ArrayList<>();
+    while (true) {
+      String next = fromClient.poll(deadline - System.nanoTime(), TimeUnit.NANOSECONDS);
+      if (next == null) {
+        throw new AssertionError(
+            "\"" + text + "\" not received within " + seconds + " s; received " + all);
+      }
+      all.add(next);
+      if (next.equals(text)) return all;
+    }
   }
 
   @Override
