@@ -19,8 +19,10 @@ import java.util.Optional;
  * maxDelay}, and the first retry is randomised too, so a fleet does not come back as a herd when a
  * server restarts.
  *
- * <p>Defaults ({@link #defaults()}): initial delay 1 s, multiplier 2, max delay 30 s, jitter 0.5,
- * unlimited attempts.
+ * <p>Defaults ({@link #defaults()}): initial delay 2 s, multiplier 2, max delay 30 s, jitter 1
+ * ("full jitter": each delay anywhere between 0 and its base), unlimited attempts. A fleet dropped
+ * at the same moment therefore comes back spread evenly over the first 2 s, about 5 % of it per 100
+ * ms, and a single client waits 1 s on average before its first retry.
  *
  * <pre>{@code
  * Backoff.exponential(Duration.ofSeconds(1), Duration.ofSeconds(30)).maxAttempts(10)
@@ -29,7 +31,7 @@ import java.util.Optional;
 public final class Backoff implements RetryPolicy {
   private static final int UNLIMITED = Integer.MAX_VALUE;
   private static final Backoff DEFAULTS =
-      new Backoff(Duration.ofSeconds(1), Duration.ofSeconds(30), 2.0, 0.5, UNLIMITED);
+      new Backoff(Duration.ofSeconds(2), Duration.ofSeconds(30), 2.0, 1.0, UNLIMITED);
 
   private final Duration initialDelay;
   private final Duration maxDelay;
@@ -46,14 +48,14 @@ public final class Backoff implements RetryPolicy {
     this.maxAttempts = maxAttempts;
   }
 
-  /** Returns the default backoff: 1 s doubling to 30 s, jitter 0.5, unlimited attempts. */
+  /** Returns the default backoff: 2 s doubling to 30 s, full jitter (1), unlimited attempts. */
   public static Backoff defaults() {
     return DEFAULTS;
   }
 
   /**
    * Returns exponential backoff from {@code initialDelay} to {@code maxDelay} with the default
-   * multiplier (2), jitter (0.5) and unlimited attempts.
+   * multiplier (2), jitter (1: full jitter) and unlimited attempts.
    *
    * @throws IllegalArgumentException if {@code initialDelay} is not positive or {@code maxDelay} is
    *     less than {@code initialDelay}

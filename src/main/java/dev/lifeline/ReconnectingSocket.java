@@ -324,8 +324,8 @@ public interface ReconnectingSocket extends AutoCloseable {
     }
 
     /**
-     * How long to wait between attempts and when to give up. Default {@link Backoff#defaults()}: 1
-     * s doubling to 30 s, jitter 0.5, unlimited attempts.
+     * How long to wait between attempts and when to give up. Default {@link Backoff#defaults()}: 2
+     * s doubling to 30 s, full jitter, unlimited attempts.
      */
     public Builder retryPolicy(RetryPolicy retryPolicy) {
       this.retryPolicy = Objects.requireNonNull(retryPolicy, "retryPolicy");

@@ -57,7 +57,23 @@ class ValuesTest {
             java.util.stream.IntStream.range(0, 20)
                 .mapToObj(i -> b.nextDelay(attempt(1, r)).orElseThrow()))
         .doesNotHaveDuplicates()
-        .allSatisfy(d -> assertThat(d.toMillis()).isBetween(500L, 1_000L));
+        .allSatisfy(d -> assertThat(d.toMillis()).isBetween(0L, 2_000L));
+  }
+
+  @Test
+  void aFleetDroppedAtOnceComesBackSpreadOutWithTheDefaults() {
+    // 1 000 clients lose the server at the same moment and it is back at once: their first
+    // retries land where the default first delay puts them. No 100 ms window may take more than
+    // 10 % of the fleet (with jitter 0.5 after 1 s, each window of 500-1000 ms took about 20 %).
+    Backoff b = Backoff.defaults();
+    Random r = new Random(11);
+    int[] perWindow = new int[(int) (b.initialDelay().toMillis() / 100) + 1];
+    for (int client = 0; client < 1_000; client++) {
+      perWindow[(int) (b.nextDelay(attempt(1, r)).orElseThrow().toMillis() / 100)]++;
+    }
+    assertThat(java.util.Arrays.stream(perWindow).max().orElseThrow())
+        .as("retries in the busiest 100 ms window, of 1 000")
+        .isLessThanOrEqualTo(100);
   }
 
   @Test
@@ -80,10 +96,10 @@ class ValuesTest {
   @Test
   void backoffDefaultsAreAsDocumented() {
     Backoff d = Backoff.defaults();
-    assertThat(d.initialDelay()).isEqualTo(ofSeconds(1));
+    assertThat(d.initialDelay()).isEqualTo(ofSeconds(2));
     assertThat(d.maxDelay()).isEqualTo(ofSeconds(30));
     assertThat(d.multiplier()).isEqualTo(2.0);
-    assertThat(d.jitter()).isEqualTo(0.5);
+    assertThat(d.jitter()).isEqualTo(1.0);
   }
 
   @Test

@@ -39,7 +39,7 @@ final class Fixtures {
 
   /** 100 ms doubling to 500 ms, jitter 0.5, unlimited attempts. */
   static Backoff fastBackoff() {
-    return Backoff.exponential(ofMillis(100), ofMillis(500));
+    return Backoff.exponential(ofMillis(100), ofMillis(500)).jitter(0.5);
   }
 
   /** {@code ws://} URL of {@code path} on {@code server}. */

@@ -153,7 +153,7 @@ class ReconnectPolicyTest {
 
   @Test
   void serverErrorsAreRetriedWithGrowingJitteredGaps() {
-    h.retryPolicy = Backoff.exponential(ofSeconds(1), ofSeconds(8)); // default jitter 0.5
+    h.retryPolicy = Backoff.exponential(ofSeconds(1), ofSeconds(8)).jitter(0.5);
     h.build();
     h.socket.connect();
     List<Duration> delays = new ArrayList<>();
