@@ -615,13 +615,15 @@ public final class RealReconnectingSocket implements ReconnectingSocket {
     }
     link.opened = true;
     link.openedAt = now();
-    link.handshake = response;
     log.debug("{} upgrade accepted (HTTP {})", name, response.code());
     link.monitor.start();
     if (config.onReady() == null) {
       becomeConnected(link);
       return;
     }
+    // Only the ready hook's Session can read it: without a hook, holding the response (its request,
+    // headers and network response, ~1 KiB) for the connection's life would be waste.
+    link.handshake = response;
     Completable hook;
     try {
       hook = Objects.requireNonNull(config.onReady().apply(link), "ready hook returned null");

@@ -3,8 +3,11 @@ package dev.lifeline.internal;
 import io.reactivex.rxjava3.exceptions.Exceptions;
 import io.reactivex.rxjava3.subjects.PublishSubject;
 import io.reactivex.rxjava3.subjects.Subject;
+import java.util.Objects;
 import java.util.concurrent.ConcurrentLinkedQueue;
-import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicIntegerFieldUpdater;
+import java.util.concurrent.atomic.AtomicReferenceFieldUpdater;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -17,15 +20,26 @@ import org.slf4j.LoggerFactory;
  * contract, but it happens) does not wedge the stream for everyone else: the exception is logged
  * and delivery goes on.
  *
- * <p>The uncontended path is one compare-and-set and one decrement per value.
+ * <p>The uncontended path is one compare-and-set and one decrement per value. The queue is made the
+ * first time two threads meet (most streams never need one): a socket holds several emitters, and
+ * thousands of idle sockets should not pay for empty queues.
  */
 final class SerialEmitter<T> {
   private static final Logger log = LoggerFactory.getLogger("dev.lifeline.ReconnectingSocket");
   private static final Object COMPLETE = new Object();
 
+  @SuppressWarnings("rawtypes") // a field updater cannot name SerialEmitter<T>
+  private static final AtomicIntegerFieldUpdater<SerialEmitter> WIP =
+      AtomicIntegerFieldUpdater.newUpdater(SerialEmitter.class, "wip");
+
+  @SuppressWarnings("rawtypes")
+  private static final AtomicReferenceFieldUpdater<SerialEmitter, ConcurrentLinkedQueue> QUEUE =
+      AtomicReferenceFieldUpdater.newUpdater(
+          SerialEmitter.class, ConcurrentLinkedQueue.class, "queue");
+
   private final Subject<T> subject = PublishSubject.create();
-  private final ConcurrentLinkedQueue<Object> queue = new ConcurrentLinkedQueue<>();
-  private final AtomicInteger wip = new AtomicInteger();
+  private volatile @Nullable ConcurrentLinkedQueue<Object> queue;
+  private volatile int wip;
 
   /** The stream subscribers see. */
   Subject<T> subject() {
@@ -37,12 +51,12 @@ final class SerialEmitter<T> {
   }
 
   void onNext(T value) {
-    if (wip.get() == 0 && wip.compareAndSet(0, 1)) {
+    if (wip == 0 && WIP.compareAndSet(this, 0, 1)) {
       dispatch(value);
-      if (wip.decrementAndGet() == 0) return;
+      if (WIP.decrementAndGet(this) == 0) return;
     } else {
-      queue.offer(value);
-      if (wip.getAndIncrement() != 0) return;
+      queue().offer(value);
+      if (WIP.getAndIncrement(this) != 0) return;
     }
     drain();
   }
@@ -56,17 +70,30 @@ final class SerialEmitter<T> {
   }
 
   private void enqueueTerminal(Object terminal) {
-    queue.offer(terminal);
-    if (wip.getAndIncrement() != 0) return;
+    queue().offer(terminal);
+    if (WIP.getAndIncrement(this) != 0) return;
     drain();
+  }
+
+  /** The queue, made by whichever thread needs it first. */
+  @SuppressWarnings("unchecked")
+  private ConcurrentLinkedQueue<Object> queue() {
+    ConcurrentLinkedQueue<Object> q = queue;
+    if (q != null) return q;
+    QUEUE.compareAndSet(this, null, new ConcurrentLinkedQueue<Object>());
+    return Objects.requireNonNull(queue);
   }
 
   private void drain() {
     int missed = 1;
     do {
-      Object next;
-      while ((next = queue.poll()) != null) dispatch(next);
-      missed = wip.addAndGet(-missed);
+      // Whoever queued a value made the queue before it incremented wip: it is visible here.
+      ConcurrentLinkedQueue<Object> q = queue;
+      if (q != null) {
+        Object next;
+        while ((next = q.poll()) != null) dispatch(next);
+      }
+      missed = WIP.addAndGet(this, -missed);
     } while (missed != 0);
   }
 
