@@ -11,18 +11,22 @@ import java.util.Optional;
  * <p>The delay before retry {@code n} (1-based) is
  *
  * <pre>
- *   base  = min(maxDelay, initialDelay × multiplier^(n-1))
- *   delay = base × (1 − jitter × u)      u uniform in [0, 1) from the socket's Random
+ *   base   = min(maxDelay, initialDelay × multiplier^(n-1))
+ *   spread = jitter for n > 1; min(1, 2 × jitter) for the first retry
+ *   delay  = base × (1 − spread × u)      u uniform in [0, 1) from the socket's Random
  * </pre>
  *
  * Jitter is applied <em>after</em> the cap, so clients stay spread out once they all reach {@code
- * maxDelay}, and the first retry is randomised too, so a fleet does not come back as a herd when a
- * server restarts.
+ * maxDelay}. The first retry of an outage is spread twice as wide, because that is when a fleet is
+ * in step: every client lost the server at the same moment. With the default jitter (0.5) it lands
+ * anywhere in {@code [0, initialDelay]}, so a fleet comes back spread over the whole initial delay;
+ * later retries, by which time the clients are apart, keep to {@code [base / 2, base]}, so that no
+ * client is left behind a wait much longer than the others' after a short outage. Jitter 0 gives
+ * exact delays.
  *
- * <p>Defaults ({@link #defaults()}): initial delay 2 s, multiplier 2, max delay 30 s, jitter 1
- * ("full jitter": each delay anywhere between 0 and its base), unlimited attempts. A fleet dropped
- * at the same moment therefore comes back spread evenly over the first 2 s, about 5 % of it per 100
- * ms, and a single client waits 1 s on average before its first retry.
+ * <p>Defaults ({@link #defaults()}): initial delay 2 s, multiplier 2, max delay 30 s, jitter 0.5,
+ * unlimited attempts: the first retry after 0–2 s (1 s on average; a fleet of 1 000 dropped at once
+ * returns at about 5 % per 100 ms), then 2–4 s, 4–8 s, 8–16 s, 15–30 s.
  *
  * <pre>{@code
  * Backoff.exponential(Duration.ofSeconds(1), Duration.ofSeconds(30)).maxAttempts(10)
@@ -31,7 +35,7 @@ import java.util.Optional;
 public final class Backoff implements RetryPolicy {
   private static final int UNLIMITED = Integer.MAX_VALUE;
   private static final Backoff DEFAULTS =
-      new Backoff(Duration.ofSeconds(2), Duration.ofSeconds(30), 2.0, 1.0, UNLIMITED);
+      new Backoff(Duration.ofSeconds(2), Duration.ofSeconds(30), 2.0, 0.5, UNLIMITED);
 
   private final Duration initialDelay;
   private final Duration maxDelay;
@@ -48,14 +52,14 @@ public final class Backoff implements RetryPolicy {
     this.maxAttempts = maxAttempts;
   }
 
-  /** Returns the default backoff: 2 s doubling to 30 s, full jitter (1), unlimited attempts. */
+  /** Returns the default backoff: 2 s doubling to 30 s, jitter 0.5, unlimited attempts. */
   public static Backoff defaults() {
     return DEFAULTS;
   }
 
   /**
    * Returns exponential backoff from {@code initialDelay} to {@code maxDelay} with the default
-   * multiplier (2), jitter (1: full jitter) and unlimited attempts.
+   * multiplier (2), jitter (0.5) and unlimited attempts.
    *
    * @throws IllegalArgumentException if {@code initialDelay} is not positive or {@code maxDelay} is
    *     less than {@code initialDelay}
@@ -87,7 +91,7 @@ public final class Backoff implements RetryPolicy {
 
   /**
    * Returns a copy with this jitter: the fraction of each delay that is randomised (0 = none, 1 =
-   * anywhere between 0 and the full delay).
+   * anywhere between 0 and the full delay), doubled (up to 1) for the first retry of an outage.
    *
    * @throws IllegalArgumentException unless {@code 0 <= jitter <= 1}
    */
@@ -158,8 +162,9 @@ public final class Backoff implements RetryPolicy {
   public Optional<Duration> nextDelay(RetryContext context) {
     if (context.attempt() > maxAttempts) return Optional.empty();
     long base = baseDelay(context.attempt()).toNanos();
-    double u = jitter == 0.0 ? 0.0 : context.random().nextDouble();
-    return Optional.of(Duration.ofNanos((long) (base * (1.0 - jitter * u))));
+    double spread = context.attempt() == 1 ? Math.min(1.0, 2.0 * jitter) : jitter;
+    double u = spread == 0.0 ? 0.0 : context.random().nextDouble();
+    return Optional.of(Duration.ofNanos((long) (base * (1.0 - spread * u))));
   }
 
   @Override

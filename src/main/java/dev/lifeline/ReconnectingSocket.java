@@ -325,7 +325,7 @@ public interface ReconnectingSocket extends AutoCloseable {
 
     /**
      * How long to wait between attempts and when to give up. Default {@link Backoff#defaults()}: 2
-     * s doubling to 30 s, full jitter, unlimited attempts.
+     * s doubling to 30 s, jitter 0.5 (the first retry after 0–2 s), unlimited attempts.
      */
     public Builder retryPolicy(RetryPolicy retryPolicy) {
       this.retryPolicy = Objects.requireNonNull(retryPolicy, "retryPolicy");

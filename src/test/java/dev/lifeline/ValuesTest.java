@@ -64,7 +64,8 @@ class ValuesTest {
   void aFleetDroppedAtOnceComesBackSpreadOutWithTheDefaults() {
     // 1 000 clients lose the server at the same moment and it is back at once: their first
     // retries land where the default first delay puts them. No 100 ms window may take more than
-    // 10 % of the fleet (with jitter 0.5 after 1 s, each window of 500-1000 ms took about 20 %).
+    // 10 % of the fleet (when the first retry waited 500-1000 ms, each of those windows took ~20
+    // %).
     Backoff b = Backoff.defaults();
     Random r = new Random(11);
     int[] perWindow = new int[(int) (b.initialDelay().toMillis() / 100) + 1];
@@ -74,6 +75,19 @@ class ValuesTest {
     assertThat(java.util.Arrays.stream(perWindow).max().orElseThrow())
         .as("retries in the busiest 100 ms window, of 1 000")
         .isLessThanOrEqualTo(100);
+  }
+
+  @Test
+  void laterRetriesKeepToHalfTheirBaseAndJitterZeroIsExact() {
+    Backoff b = Backoff.defaults();
+    Random r = new Random(13);
+    for (int i = 0; i < 1_000; i++) {
+      assertThat(b.nextDelay(attempt(2, r)).orElseThrow().toMillis()).isBetween(2_000L, 4_000L);
+      assertThat(b.nextDelay(attempt(9, r)).orElseThrow().toMillis()).isBetween(15_000L, 30_000L);
+    }
+    Backoff exact = b.jitter(0);
+    assertThat(exact.nextDelay(attempt(1, r))).contains(ofSeconds(2));
+    assertThat(exact.nextDelay(attempt(2, r))).contains(ofSeconds(4));
   }
 
   @Test
@@ -99,7 +113,7 @@ class ValuesTest {
     assertThat(d.initialDelay()).isEqualTo(ofSeconds(2));
     assertThat(d.maxDelay()).isEqualTo(ofSeconds(30));
     assertThat(d.multiplier()).isEqualTo(2.0);
-    assertThat(d.jitter()).isEqualTo(1.0);
+    assertThat(d.jitter()).isEqualTo(0.5);
   }
 
   @Test

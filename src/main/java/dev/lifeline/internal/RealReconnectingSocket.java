@@ -600,10 +600,12 @@ public final class RealReconnectingSocket implements ReconnectingSocket {
       return;
     }
     name = Urls.redact(request.url()); // before the first log line of this attempt
-    setState(new Connecting(attempt));
     Link link = new Link(this, attempt, config.heartbeat(), worker, activity);
     current = link;
+    // Each timer a state implies is scheduled before the state is announced, so that whoever
+    // advances virtual time on seeing the state finds the timer there.
     attemptTimer = after(config.attemptTimeout(), () -> attemptTimedOut(link));
+    setState(new Connecting(attempt));
     link.webSocket = webSockets.newWebSocket(request, link);
   }
 
@@ -646,8 +648,8 @@ public final class RealReconnectingSocket implements ReconnectingSocket {
     attemptTimer.dispose();
     link.ready = true;
     connected = link;
-    setState(new Connected(Instant.ofEpochMilli(now())));
     healthTimer = after(config.stableAfter(), () -> checkHealthy(link));
+    setState(new Connected(Instant.ofEpochMilli(now())));
     requeueUnacknowledged(link);
     drainOutbox(); // after the ready hook, before anything sent later
   }
@@ -761,9 +763,9 @@ public final class RealReconnectingSocket implements ReconnectingSocket {
       if (wait.compareTo(floor) < 0) wait = floor;
     }
     retries = attempt;
-    setState(new WaitingToReconnect(attempt, wait, cause));
-    WaitingToReconnect waiting = (WaitingToReconnect) state;
-    retryTimer = after(wait, () -> retryDue(waiting));
+    WaitingToReconnect waiting = new WaitingToReconnect(attempt, wait, cause);
+    retryTimer = after(wait, () -> retryDue(waiting)); // runs on this loop, after setState below
+    setState(waiting);
   }
 
   private void retryDue(WaitingToReconnect waiting) {

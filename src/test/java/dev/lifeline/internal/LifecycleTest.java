@@ -24,6 +24,31 @@ class LifecycleTest {
   private final Harness h = new Harness();
 
   @Test
+  void aTimerAStateImpliesIsAlreadyScheduledWhenTheStateIsAnnounced() {
+    // A test in virtual time reacts to a state by advancing the clock: the retry, attempt and
+    // health timers must be there by then, or the advance passes them by and the socket stalls.
+    h.stableAfter = ofSeconds(3);
+    h.build();
+    List<String> seen = new ArrayList<>();
+    h.socket
+        .states()
+        .subscribe(
+            s -> {
+              seen.add(s.getClass().getSimpleName());
+              if (s instanceof ConnectionState.WaitingToReconnect w) h.advance(w.delay());
+              if (s instanceof ConnectionState.Connected) h.advance(ofSeconds(3));
+            });
+    h.socket.connect();
+    h.fakes.last().open();
+    assertThat(h.scheduler.pendingTasks())
+        .as("health checked at stableAfter, not pending")
+        .isZero();
+    h.fakes.last().drop();
+    assertThat(h.fakes.count()).as("the retry fired inside the advance").isEqualTo(2);
+    assertThat(seen).endsWith("WaitingToReconnect", "Connecting");
+  }
+
+  @Test
   void subscribeThenConnectSeesTheFirstMessage() {
     h.build();
     TestObserver<Message> early = h.socket.messages().test();
