@@ -130,6 +130,8 @@ abstract class Conn implements AutoCloseable {
   static final class Lifeline extends Conn {
     private final ReconnectingSocket socket;
     private final Disposable subscription;
+    private final CountDownLatch settled = new CountDownLatch(1);
+    private final Disposable stateWatch;
 
     Lifeline(OkHttpClient client, String url, Duration heartbeat, Receiver receiver) {
       socket =
@@ -145,17 +147,24 @@ abstract class Conn implements AutoCloseable {
                     if (m instanceof Message.Binary b) receiver.onBinary(b.bytes());
                     else receiver.onText(((Message.Text) m).text());
                   });
+      stateWatch =
+          socket
+              .states()
+              .subscribe(
+                  s -> {
+                    if (s instanceof ConnectionState.Connected || s instanceof ConnectionState.Failed) {
+                      settled.countDown();
+                    }
+                  });
       socket.connect();
     }
 
     @Override
-    void awaitOpen() throws IOException {
-      ConnectionState state =
-          socket
-              .states()
-              .filter(s -> s instanceof ConnectionState.Connected || s instanceof ConnectionState.Failed)
-              .timeout(30, TimeUnit.SECONDS)
-              .blockingFirst();
+    void awaitOpen() throws IOException, InterruptedException {
+      // A latch, as for raw OkHttp, so that waiting costs both kinds the same.
+      if (!settled.await(30, TimeUnit.SECONDS)) throw new IOException("not connected in 30 s");
+      stateWatch.dispose();
+      ConnectionState state = socket.state();
       if (!(state instanceof ConnectionState.Connected)) {
         throw new IOException("Lifeline socket not connected: " + state);
       }
@@ -179,6 +188,7 @@ abstract class Conn implements AutoCloseable {
     @Override
     public void close() {
       subscription.dispose();
+      stateWatch.dispose();
       socket.close();
     }
   }

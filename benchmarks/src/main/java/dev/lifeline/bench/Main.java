@@ -56,6 +56,7 @@ public final class Main {
     long minutes = Math.round((System.nanoTime() - started) / 60e9);
     Files.writeString(out, report(sections, minutes, quick), StandardCharsets.UTF_8);
     System.err.println("[bench] wrote " + out.getFileName());
+    System.exit(0); // OkHttp's idle dispatcher threads would keep this JVM up for another minute
   }
 
   private static String report(List<String> sections, long minutes, boolean quick)

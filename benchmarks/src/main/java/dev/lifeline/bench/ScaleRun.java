@@ -1,0 +1,119 @@
+package dev.lifeline.bench;
+
+import dev.lifeline.bench.Conn.Kind;
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.lang.management.ManagementFactory;
+import java.lang.management.ThreadInfo;
+import java.lang.ref.Reference;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.Executors;
+import okhttp3.Dispatcher;
+import okio.ByteString;
+
+/**
+ * One measurement of {@link Scale}, in a JVM of its own: opens N idle sockets of one kind with a
+ * heartbeat, then measures the process. Arguments: {@code RAW|LIFELINE}, {@code platform|virtual}
+ * (the Dispatcher's executor), N, the server's URL.
+ *
+ * <p>Talks to {@link Scale} on stdout and stdin: prints {@code opened} once every socket is open
+ * (the parent then counts them at the server), then {@code result key=value …} after the idle
+ * window, and exits when the parent writes a line or closes stdin. It does not close its sockets:
+ * the kernel closes them when the process exits.
+ */
+public final class ScaleRun {
+  /** The heartbeat of both kinds: OkHttp pings every 5 s. */
+  static final Duration HEARTBEAT = Duration.ofSeconds(5);
+
+  /** Time after the last socket opened before anything is measured. */
+  static final Duration SETTLE = Duration.ofSeconds(2);
+
+  /** The window over which idle CPU time is measured: two heartbeats per socket. */
+  static final Duration IDLE_WINDOW = Duration.ofSeconds(10);
+
+  private ScaleRun() {}
+
+  public static void main(String[] args) throws Exception {
+    Kind kind = Kind.valueOf(args[0]);
+    boolean virtual =
+        switch (args[1]) {
+          case "platform" -> false;
+          case "virtual" -> true;
+          default -> throw new IllegalArgumentException("unknown dispatcher " + args[1]);
+        };
+    int n = Integer.parseInt(args[2]);
+    String url = args[3];
+
+    Dispatcher dispatcher =
+        virtual ? new Dispatcher(Executors.newVirtualThreadPerTaskExecutor()) : new Dispatcher();
+    Conn.Clients clients = Conn.Clients.of(Bench.client(dispatcher), HEARTBEAT);
+    Receiver ignore =
+        new Receiver() {
+          @Override
+          public void onText(String text) {}
+
+          @Override
+          public void onBinary(ByteString bytes) {}
+        };
+
+    List<Conn> conns = new ArrayList<>(n);
+    long alloc0 = Overhead.allocatedBytes();
+    long t0 = System.nanoTime();
+    for (int i = 0; i < n; i++) conns.add(Conn.start(kind, clients, url, ignore));
+    for (Conn conn : conns) conn.awaitOpen();
+    long openNanos = System.nanoTime() - t0;
+    long openAlloc = Overhead.allocatedBytes() - alloc0;
+    System.out.println("opened");
+    System.out.flush();
+
+    Thread.sleep(SETTLE);
+    System.gc();
+    System.gc();
+    long heap = ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getUsed();
+    long rssKib = rssKib();
+    int threads = ManagementFactory.getThreadMXBean().getThreadCount();
+    long taskRunners =
+        Arrays.stream(ManagementFactory.getThreadMXBean().dumpAllThreads(false, false))
+            .map(ThreadInfo::getThreadName)
+            .filter(ScaleRun::isTaskRunner)
+            .count();
+
+    long cpu0 = Overhead.processCpuNanos();
+    long w0 = System.nanoTime();
+    Thread.sleep(IDLE_WINDOW);
+    long cpu1 = Overhead.processCpuNanos();
+    long w1 = System.nanoTime();
+
+    System.out.printf(
+        "result openNanos=%d openAllocBytes=%d threads=%d taskRunnerThreads=%d heapBytes=%d"
+            + " rssKib=%d cpuNanos=%d windowNanos=%d%n",
+        openNanos, openAlloc, threads, taskRunners, heap, rssKib, cpu1 - cpu0, w1 - w0);
+    System.out.flush();
+    Reference.reachabilityFence(conns); // every socket's objects count until the end
+    new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8)).readLine();
+    System.exit(0);
+  }
+
+  /**
+   * Whether a thread is one of OkHttp's TaskRunner threads: so named while idle, and named after a
+   * WebSocket's task (its pings, its writer) while it runs one.
+   */
+  private static boolean isTaskRunner(String name) {
+    return name.startsWith("OkHttp TaskRunner") || name.startsWith("OkHttp WebSocket ");
+  }
+
+  /** This process's resident set size in KiB ({@code VmRSS} in {@code /proc/self/status}). */
+  private static long rssKib() throws IOException {
+    for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
+      if (line.startsWith("VmRSS:")) return Long.parseLong(line.replaceAll("\\D", ""));
+    }
+    throw new IOException("no VmRSS in /proc/self/status");
+  }
+}
