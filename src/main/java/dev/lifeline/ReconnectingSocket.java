@@ -266,7 +266,14 @@ public interface ReconnectingSocket extends AutoCloseable {
    * was expected.
    */
   final class Builder {
-    private static final int DEFAULT_SEND_BUFFER_SIZE = 16 * 1024;
+    /** {@link #sendBufferSize} not set: derived from the heartbeat's timeout. */
+    private static final int SEND_BUFFER_FROM_HEARTBEAT = -1;
+
+    /** Bytes of send buffer asked for per second of heartbeat timeout (see sendBufferSize). */
+    private static final int SEND_BUFFER_PER_TIMEOUT_SECOND = 16 * 1024;
+
+    private static final int MIN_SEND_BUFFER = 16 * 1024;
+    private static final int MAX_SEND_BUFFER = 1024 * 1024;
     private static final long DEFAULT_HIGH_WATER_MARK = 1L << 20;
     private static final long OKHTTP_QUEUE_LIMIT = 16L << 20;
 
@@ -281,7 +288,7 @@ public interface ReconnectingSocket extends AutoCloseable {
     private Duration attemptTimeout = Duration.ofSeconds(20);
     private @Nullable Function<? super Session, ? extends Completable> onReady;
     private @Nullable Random random;
-    private int sendBufferSize = DEFAULT_SEND_BUFFER_SIZE;
+    private int sendBufferSize = SEND_BUFFER_FROM_HEARTBEAT;
     private Outbox outbox = Outbox.defaults();
     private long highWaterMark = DEFAULT_HIGH_WATER_MARK;
     private @Nullable Correlation correlation;
@@ -390,9 +397,20 @@ public interface ReconnectingSocket extends AutoCloseable {
       return this;
     }
 
+    /** The default send buffer for {@code heartbeat}: see {@link #sendBufferSize}. */
+    static int sendBufferFor(Heartbeat heartbeat) {
+      if (heartbeat.mode() == Heartbeat.Mode.NONE || heartbeat.mode() == Heartbeat.Mode.PASSIVE) {
+        return 0; // no ping can be stuck behind the buffer
+      }
+      long bytes = heartbeat.timeout().toMillis() * SEND_BUFFER_PER_TIMEOUT_SECOND / 1000;
+      return (int) Math.max(MIN_SEND_BUFFER, Math.min(MAX_SEND_BUFFER, bytes));
+    }
+
     /**
      * The operating system's send buffer ({@code SO_SNDBUF}) Lifeline asks for on its sockets, in
-     * bytes; 0 leaves the system default. Default 16 KiB.
+     * bytes; 0 leaves the system default. Default: 16 KiB per second of the heartbeat's timeout,
+     * between 16 KiB and 1 MiB (160 KiB with the default heartbeat's 10 s); the system default when
+     * the heartbeat sends no pings ({@link Heartbeat#none()}, {@link Heartbeat#passive}).
      *
      * <p>Why it is bounded: bytes in the kernel's send buffer have left OkHttp, so nothing above
      * the kernel can see that a heartbeat ping is still waiting behind them. A system default
@@ -400,12 +418,14 @@ public interface ReconnectingSocket extends AutoCloseable {
      * even leaves the machine, and a healthy link would be declared dead. With a bounded buffer,
      * large sends stay in OkHttp's queue, where the heartbeat sees them draining, and the kernel
      * holds at most this much (Linux doubles the value asked for) ahead of a ping: a link is
-     * recognised as alive down to about {@code 2 × sendBufferSize / timeout} bytes per second.
+     * recognised as alive down to about {@code 2 × sendBufferSize / timeout} bytes per second. The
+     * default keeps that at 32 KiB/s whatever the timeout.
      *
      * <p>The price is outbound throughput on long paths: at most about {@code 2 × sendBufferSize /
-     * round-trip time} (16 KiB: 32 MB/s at 1 ms, 640 KB/s at 50 ms). Inbound traffic is not
-     * affected. A socket that uploads bulk data over long paths may raise it, or pass 0, and give
-     * its heartbeat a longer timeout.
+     * round-trip time} (160 KiB: 6.4 MB/s at 50 ms). Too small a buffer also costs throughput on
+     * fast paths: on loopback, 16 KiB cut a pipelined echo of small messages to 0.84 of raw
+     * OkHttp's rate (see BENCHMARKS.md). Inbound traffic is not affected. A socket that uploads
+     * bulk data over long paths may raise it, or pass 0, and give its heartbeat a longer timeout.
      *
      * @throws IllegalArgumentException if negative
      */
@@ -474,7 +494,9 @@ public interface ReconnectingSocket extends AutoCloseable {
               attemptTimeout,
               onReady,
               random != null ? random : new Random(),
-              sendBufferSize,
+              sendBufferSize == SEND_BUFFER_FROM_HEARTBEAT
+                  ? sendBufferFor(heartbeat)
+                  : sendBufferSize,
               outbox,
               highWaterMark,
               correlation));

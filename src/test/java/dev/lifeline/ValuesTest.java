@@ -91,6 +91,32 @@ class ValuesTest {
   }
 
   @Test
+  void theDefaultSendBufferFollowsTheHeartbeatTimeout() {
+    // 16 KiB per second of timeout: a ping behind a full buffer leaves within half the timeout on
+    // a 32 KiB/s uplink (Linux doubles the value asked for).
+    assertThat(
+            ReconnectingSocket.Builder.sendBufferFor(
+                Heartbeat.protocol(ofSeconds(1), ofSeconds(1))))
+        .isEqualTo(16 * 1024);
+    assertThat(ReconnectingSocket.Builder.sendBufferFor(Heartbeat.defaults()))
+        .isEqualTo(160 * 1024);
+    assertThat(
+            ReconnectingSocket.Builder.sendBufferFor(
+                Heartbeat.application(ofSeconds(30), ofSeconds(300), "ping", "pong")))
+        .as("capped")
+        .isEqualTo(1024 * 1024);
+    assertThat(
+            ReconnectingSocket.Builder.sendBufferFor(
+                Heartbeat.application(ofSeconds(1), Duration.ofMillis(200), "ping", "pong")))
+        .as("floored")
+        .isEqualTo(16 * 1024);
+    assertThat(ReconnectingSocket.Builder.sendBufferFor(Heartbeat.passive(ofSeconds(10))))
+        .as("no ping to hold back: the system default")
+        .isZero();
+    assertThat(ReconnectingSocket.Builder.sendBufferFor(Heartbeat.none())).isZero();
+  }
+
+  @Test
   void backoffWithTheSameRandomSeedIsReproducible() {
     Backoff b = Backoff.defaults();
     assertThat(b.nextDelay(attempt(4, new Random(9))))

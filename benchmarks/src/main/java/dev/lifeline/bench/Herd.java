@@ -377,12 +377,12 @@ final class Herd implements Workload {
     }
     out.append(s).append('\n');
     double first = backoff.initialDelay().toMillis();
-    double low = first * (1 - backoff.jitter());
+    double low = first * (1 - Recovery.firstRetrySpread(backoff));
     double band = first - low;
     out.append(
         f(
             "Why: after a drop the first retry waits %.0f–%.0f ms (initial delay %.0f ms, jitter"
-                + " %.1f), a band of %.0f ms, or %.0f windows of 100 ms. When the server is back"
+                + " %.1f, doubled for the first retry), a band of %.0f ms, or %.0f windows of 100 ms. When the server is back"
                 + " before that band ends (an immediate restart), the whole herd lands in it, at"
                 + " best 100 / %.0f = %.0f %% of the herd per window plus the randomness of the"
                 + " draws. When the port stays closed longer, the retries are refused and each"

@@ -252,7 +252,8 @@ final class Recovery implements Workload {
     out.append(
         f(
             "One Lifeline socket with every default (`Backoff.defaults()`: initial delay %.0f ms,"
-                + " jitter %.1f, so the first retry comes %.0f–%.0f ms after the drop), %d drops."
+                + " jitter %.1f, doubled for the first retry, so that it comes %.0f–%.0f ms after the"
+                + " drop), %d drops."
                 + " Per drop the server closes its port and every connection; once the socket shows"
                 + " `WaitingToReconnect`, a message is sent (`QUEUED` in the outbox) and the server"
                 + " listens again at once. Recovery is the time from the port reopening (the"
@@ -264,7 +265,7 @@ final class Recovery implements Workload {
                 + " (min–max).\n\n",
             firstStep,
             backoff.jitter(),
-            firstStep * (1 - backoff.jitter()),
+            firstStep * (1 - firstRetrySpread(backoff)),
             firstStep,
             drops,
             r.count(d -> d.firstWaitAttempt() == 1),
@@ -314,11 +315,18 @@ final class Recovery implements Workload {
                   + " drop noticed, start: a few ms), that retry was refused, and the socket slept"
                   + " through the next, longer step (%s): the jitter reaches down to %.0f ms, so a"
                   + " short outage can outlast the first retry.",
-              later.size(), String.join("; ", cases), firstStep * (1 - backoff.jitter())));
+              later.size(),
+              String.join("; ", cases),
+              firstStep * (1 - firstRetrySpread(backoff))));
     }
     out.append(
         " Recovery is bounded by the first backoff step plus one open when the server is back"
             + " before the first retry fires; a longer outage meets a later, longer step.\n");
     return out.toString();
+  }
+
+  /** The fraction of the first retry's delay that {@link Backoff} randomises: twice the jitter. */
+  static double firstRetrySpread(Backoff backoff) {
+    return Math.min(1.0, 2.0 * backoff.jitter());
   }
 }
