@@ -152,7 +152,8 @@ abstract class Conn implements AutoCloseable {
               .states()
               .subscribe(
                   s -> {
-                    if (s instanceof ConnectionState.Connected || s instanceof ConnectionState.Failed) {
+                    if (s instanceof ConnectionState.Connected
+                        || s instanceof ConnectionState.Failed) {
                       settled.countDown();
                     }
                   });

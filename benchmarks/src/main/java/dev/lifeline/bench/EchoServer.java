@@ -34,9 +34,9 @@ import java.util.concurrent.atomic.AtomicLong;
  * are not the client's. Netty, one event-loop thread for all connections: it echoes every text and
  * binary frame and answers protocol pings (Netty's handler does that by itself).
  *
- * <p>Driven by one-line commands on stdin, each answered by one line on stdout starting with
- * {@code ok}. Times are {@link System#nanoTime()}, which on Linux is the machine's monotonic clock
- * and so comparable with the client process's.
+ * <p>Driven by one-line commands on stdin, each answered by one line on stdout starting with {@code
+ * ok}. Times are {@link System#nanoTime()}, which on Linux is the machine's monotonic clock and so
+ * comparable with the client process's.
  *
  * <ul>
  *   <li>{@code port}: the port it listens on (loopback).
@@ -64,8 +64,7 @@ public final class EchoServer {
 
   private void serve(java.io.InputStream in, PrintStream out) throws Exception {
     listen(0);
-    BufferedReader commands =
-        new BufferedReader(new InputStreamReader(in, StandardCharsets.UTF_8));
+    BufferedReader commands = new BufferedReader(new InputStreamReader(in, StandardCharsets.UTF_8));
     for (String line; (line = commands.readLine()) != null && !line.trim().equals("quit"); ) {
       String answer =
           switch (line.trim()) {
@@ -130,7 +129,11 @@ public final class EchoServer {
                         .addLast(new Echo());
                   }
                 });
-    listener = bootstrap.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), port)).sync().channel();
+    listener =
+        bootstrap
+            .bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), port))
+            .sync()
+            .channel();
     this.port = ((InetSocketAddress) listener.localAddress()).getPort();
   }
 

@@ -94,7 +94,9 @@ public final class Main {
       }
     }
     return f("- Date: %s\n", LocalDate.now(ZoneOffset.UTC))
-        + f("- CPU: %s, %d cores visible to the JVM\n", cpu, Runtime.getRuntime().availableProcessors())
+        + f(
+            "- CPU: %s, %d cores visible to the JVM\n",
+            cpu, Runtime.getRuntime().availableProcessors())
         + f("- Memory: %.0f GiB\n", memKib / 1024.0 / 1024.0)
         + f(
             "- OS: %s %s (%s)\n",
@@ -106,7 +108,9 @@ public final class Main {
             System.getProperty("java.version"),
             System.getProperty("java.vm.name"),
             System.getProperty("java.vm.version"))
-        + f("- OkHttp %s; both kinds of client on the same `OkHttpClient` configuration\n", okhttp3.OkHttp.VERSION);
+        + f(
+            "- OkHttp %s; both kinds of client on the same `OkHttpClient` configuration\n",
+            okhttp3.OkHttp.VERSION);
   }
 
   private static String f(String format, Object... args) {

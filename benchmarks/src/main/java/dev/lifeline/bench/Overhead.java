@@ -18,13 +18,13 @@ import org.HdrHistogram.Histogram;
 
 /**
  * Throughput, allocation and latency on one connection, Lifeline against raw OkHttp, interleaved:
- * in each round both kinds run every workload on a fresh connection, in alternating order (A B, then
- * B A), and every ratio is computed inside its round.
+ * in each round both kinds run every workload on a fresh connection, in alternating order (A B,
+ * then B A), and every ratio is computed inside its round.
  *
  * <ul>
- *   <li>Throughput: pipelined echo, a window of messages in flight (at most 1 000 and 1 MiB);
- *       each echo that arrives sends the next message, on the reader thread, so both kinds run the
- *       same loop.
+ *   <li>Throughput: pipelined echo, a window of messages in flight (at most 1 000 and 1 MiB); each
+ *       echo that arrives sends the next message, on the reader thread, so both kinds run the same
+ *       loop.
  *   <li>Allocation: bytes allocated by every thread of this JVM during the throughput run ({@code
  *       ThreadMXBean.getTotalThreadAllocatedBytes}, which counts threads that ended too), per
  *       message echoed (one send and one receive).
@@ -96,7 +96,8 @@ final class Overhead implements Workload {
     int total = bench.warmupRounds() + bench.rounds();
     for (int round = 0; round < total; round++) {
       boolean measured = round >= bench.warmupRounds();
-      List<Kind> order = round % 2 == 0 ? List.of(Kind.RAW, Kind.LIFELINE) : List.of(Kind.LIFELINE, Kind.RAW);
+      List<Kind> order =
+          round % 2 == 0 ? List.of(Kind.RAW, Kind.LIFELINE) : List.of(Kind.LIFELINE, Kind.RAW);
       for (Kind kind : order) {
         Switch receiver = new Switch();
         try (Conn conn = Conn.open(kind, clients, bench.server().url("/echo"), receiver)) {
@@ -143,7 +144,13 @@ final class Overhead implements Workload {
                 + " ratio is Lifeline / raw within each round. Target: ratio ≥ 0.95.\n\n",
             bench.rounds()));
     Markdown t =
-        Markdown.table("Payload", "Messages per run", "raw OkHttp msg/s", "Lifeline msg/s", "Ratio", "Target met");
+        Markdown.table(
+            "Payload",
+            "Messages per run",
+            "raw OkHttp msg/s",
+            "Lifeline msg/s",
+            "Ratio",
+            "Target met");
     for (Case c : cases) {
       Stats ratio = Stats.of(rate.paired(c.name, (l, r) -> l / r));
       t.row(
@@ -161,7 +168,8 @@ final class Overhead implements Workload {
         "Bytes allocated by all threads of the client JVM during the throughput run, divided by the"
             + " messages echoed (one send and one receive each). Target: Lifeline ≤ raw + 64 B, and"
             + " no copy of the payload (a copy would add the payload size: 64 KiB at 64 KiB).\n\n");
-    Markdown a = Markdown.table("Payload", "raw OkHttp B/msg", "Lifeline B/msg", "Δ B/msg", "Target met");
+    Markdown a =
+        Markdown.table("Payload", "raw OkHttp B/msg", "Lifeline B/msg", "Δ B/msg", "Target met");
     for (Case c : cases) {
       Stats delta = Stats.of(alloc.paired(c.name, (l, r) -> l - r));
       a.row(
@@ -291,7 +299,8 @@ final class Overhead implements Workload {
     }
 
     void await() throws InterruptedException {
-      if (!done.await(120, TimeUnit.SECONDS)) throw new IllegalStateException(c.name + ": timed out");
+      if (!done.await(120, TimeUnit.SECONDS))
+        throw new IllegalStateException(c.name + ": timed out");
       if (error != null) throw new IllegalStateException(c.name + ": " + error);
     }
   }
@@ -335,7 +344,8 @@ final class Overhead implements Workload {
     }
 
     void await() throws InterruptedException {
-      if (!done.await(120, TimeUnit.SECONDS)) throw new IllegalStateException("ping-pong timed out");
+      if (!done.await(120, TimeUnit.SECONDS))
+        throw new IllegalStateException("ping-pong timed out");
     }
   }
 }

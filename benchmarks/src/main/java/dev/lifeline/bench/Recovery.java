@@ -315,9 +315,7 @@ final class Recovery implements Workload {
                   + " drop noticed, start: a few ms), that retry was refused, and the socket slept"
                   + " through the next, longer step (%s): the jitter reaches down to %.0f ms, so a"
                   + " short outage can outlast the first retry.",
-              later.size(),
-              String.join("; ", cases),
-              firstStep * (1 - firstRetrySpread(backoff))));
+              later.size(), String.join("; ", cases), firstStep * (1 - firstRetrySpread(backoff))));
     }
     out.append(
         " Recovery is bounded by the first backoff step plus one open when the server is back"
