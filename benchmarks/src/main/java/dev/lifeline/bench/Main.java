@@ -101,7 +101,7 @@ public final class Main {
         + f(
             "- OS: %s %s (%s)\n",
             System.getProperty("os.name"),
-            System.getProperty("os.version"),
+            System.getProperty("os.version").replaceFirst("-.*", ""), // the release, not the build
             System.getProperty("os.arch"))
         + f(
             "- JDK: %s (%s %s)\n",
