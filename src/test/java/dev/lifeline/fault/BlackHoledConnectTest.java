@@ -20,7 +20,6 @@ import io.reactivex.rxjava3.observers.TestObserver;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Random;
 import mockwebserver3.MockWebServer;
 import mockwebserver3.junit5.StartStop;
 import org.junit.jupiter.api.AfterEach;
@@ -48,11 +47,9 @@ class BlackHoledConnectTest {
     new ServerSide().serveOn(server);
     proxy = FaultProxy.start(server.getSocketAddress());
     socket =
-        ReconnectingSocket.builder(proxy.url("/void"))
-            .heartbeat(Fixtures.heartbeat())
+        Fixtures.socketThrough(proxy, "/void")
             .retryPolicy(Backoff.exponential(ofMillis(50), ofMillis(100)).maxAttempts(MAX_ATTEMPTS))
             .attemptTimeout(ATTEMPT_TIMEOUT)
-            .random(new Random(1))
             .build();
   }
 

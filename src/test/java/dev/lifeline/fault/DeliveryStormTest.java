@@ -8,8 +8,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.lifeline.Backoff;
 import dev.lifeline.ConnectionState.WaitingToReconnect;
-import dev.lifeline.Correlation;
-import dev.lifeline.Heartbeat;
 import dev.lifeline.Message;
 import dev.lifeline.Outbox;
 import dev.lifeline.ReconnectingSocket;
@@ -17,7 +15,6 @@ import io.reactivex.rxjava3.core.Completable;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.Random;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.CountDownLatch;
@@ -84,14 +81,10 @@ class DeliveryStormTest {
     try (FaultProxy proxy = FaultProxy.start(server.getSocketAddress())) {
       this.proxy = proxy;
       ReconnectingSocket socket =
-          ReconnectingSocket.builder(proxy.url("/orders"))
-              .heartbeat(Heartbeat.application(ofSeconds(1), ofSeconds(1), "ping", "pong"))
+          Fixtures.socketThrough(proxy, "/orders")
               .retryPolicy(Backoff.exponential(ofMillis(10), ofMillis(50)))
               .outbox(Outbox.bounded(threads * perThread, 64L << 20))
-              .correlation(
-                  Correlation.by(DeliveryStormTest::requestId, DeliveryStormTest::ackId)
-                      .timeout(ofSeconds(60)))
-              .random(new Random(1))
+              .correlation(Fixtures.acknowledgements().timeout(ofSeconds(60)))
               .build();
       AtomicInteger drops = new AtomicInteger();
       socket.states().ofType(WaitingToReconnect.class).subscribe(w -> drops.incrementAndGet());
@@ -154,16 +147,6 @@ class DeliveryStormTest {
     } finally {
       cutter.shutdownNow();
     }
-  }
-
-  private static String requestId(Message m) {
-    String text = ((Message.Text) m).text();
-    return text.startsWith("req:") ? text.substring(4) : null;
-  }
-
-  private static String ackId(Message m) {
-    String text = m instanceof Message.Text t ? t.text() : "";
-    return text.startsWith("ack:") ? text.substring(4) : null;
   }
 
   /** Acknowledges every request and answers the heartbeat. */

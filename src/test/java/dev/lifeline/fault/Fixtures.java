@@ -7,12 +7,17 @@ import dev.lifeline.Backoff;
 import dev.lifeline.ConnectionState;
 import dev.lifeline.ConnectionState.Connecting;
 import dev.lifeline.ConnectionState.WaitingToReconnect;
+import dev.lifeline.Correlation;
 import dev.lifeline.Heartbeat;
+import dev.lifeline.Message;
+import dev.lifeline.ReconnectingSocket;
 import java.time.Duration;
 import java.util.List;
+import java.util.Random;
 import java.util.stream.Collectors;
 import mockwebserver3.MockWebServer;
 import okhttp3.OkHttpClient;
+import org.jspecify.annotations.Nullable;
 
 /** What the fault scenarios share: the 1 s / 1 s heartbeat, a fast backoff, bounded waits. */
 final class Fixtures {
@@ -40,6 +45,27 @@ final class Fixtures {
   /** 100 ms doubling to 500 ms, jitter 0.5, unlimited attempts. */
   static Backoff fastBackoff() {
     return Backoff.exponential(ofMillis(100), ofMillis(500)).jitter(0.5);
+  }
+
+  /**
+   * A socket to {@code path} through {@code proxy} with the scenarios' heartbeat and a seeded
+   * {@code Random}; each scenario adds its backoff and anything else it needs.
+   */
+  static ReconnectingSocket.Builder socketThrough(FaultProxy proxy, String path) {
+    return ReconnectingSocket.builder(proxy.url(path)).heartbeat(heartbeat()).random(new Random(1));
+  }
+
+  /**
+   * Acknowledged sends as {@link ServerSide} answers them: a request {@code "req:ID"} is
+   * acknowledged by {@code "ack:ID"}.
+   */
+  static Correlation acknowledgements() {
+    return Correlation.by(m -> idAfter("req:", m), m -> idAfter("ack:", m));
+  }
+
+  private static @Nullable String idAfter(String prefix, Message m) {
+    String text = m instanceof Message.Text t ? t.text() : "";
+    return text.startsWith(prefix) ? text.substring(prefix.length()) : null;
   }
 
   /** {@code ws://} URL of {@code path} on {@code server}. */

@@ -12,7 +12,6 @@ import dev.lifeline.fault.FaultProxy.Direction;
 import io.reactivex.rxjava3.observers.TestObserver;
 import java.time.Duration;
 import java.util.List;
-import java.util.Random;
 import java.util.stream.Collectors;
 import mockwebserver3.MockWebServer;
 import mockwebserver3.junit5.StartStop;
@@ -43,12 +42,7 @@ class HighLatencyTest {
   void start() throws Exception {
     serverSide.serveOn(server);
     proxy = FaultProxy.start(server.getSocketAddress());
-    socket =
-        ReconnectingSocket.builder(proxy.url("/far"))
-            .heartbeat(Fixtures.heartbeat())
-            .retryPolicy(Fixtures.fastBackoff())
-            .random(new Random(1))
-            .build();
+    socket = Fixtures.socketThrough(proxy, "/far").retryPolicy(Fixtures.fastBackoff()).build();
   }
 
   @AfterEach

@@ -15,7 +15,6 @@ import dev.lifeline.HeartbeatTimeoutException;
 import dev.lifeline.ReconnectingSocket;
 import dev.lifeline.fault.FaultProxy.Direction;
 import java.time.Duration;
-import java.util.Random;
 import mockwebserver3.MockWebServer;
 import mockwebserver3.junit5.StartStop;
 import okhttp3.OkHttpClient;
@@ -53,11 +52,9 @@ class HungApplicationTest {
     // The proxy only counts the bytes coming back, to show that protocol pongs kept flowing.
     proxy = FaultProxy.start(server.getSocketAddress());
     socket =
-        ReconnectingSocket.builder(proxy.url("/app"))
+        Fixtures.socketThrough(proxy, "/app")
             .client(client)
-            .heartbeat(Fixtures.heartbeat())
             .retryPolicy(Fixtures.fastBackoff())
-            .random(new Random(1))
             .build();
   }
 

@@ -18,7 +18,6 @@ import dev.lifeline.HeartbeatTimeoutException;
 import dev.lifeline.ReconnectingSocket;
 import dev.lifeline.fault.FaultProxy.Direction;
 import java.time.Duration;
-import java.util.Random;
 import mockwebserver3.MockWebServer;
 import mockwebserver3.junit5.StartStop;
 import org.junit.jupiter.api.AfterEach;
@@ -48,11 +47,9 @@ class OneWayBlackHoleTest {
     serverSide.serveOn(server);
     proxy = FaultProxy.start(server.getSocketAddress());
     socket =
-        ReconnectingSocket.builder(proxy.url("/feed"))
-            .heartbeat(Fixtures.heartbeat())
+        Fixtures.socketThrough(proxy, "/feed")
             .retryPolicy(BACKOFF)
             .attemptTimeout(ATTEMPT_TIMEOUT)
-            .random(new Random(1))
             .build();
   }
 

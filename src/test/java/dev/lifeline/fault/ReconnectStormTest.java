@@ -11,7 +11,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.lifeline.ConnectionState.Connected;
 import dev.lifeline.ConnectionState.Failed;
 import dev.lifeline.ConnectionState.WaitingToReconnect;
-import dev.lifeline.Correlation;
 import dev.lifeline.HeartbeatTimeoutException;
 import dev.lifeline.Message;
 import dev.lifeline.ReconnectingSocket;
@@ -21,7 +20,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.Random;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -33,7 +31,6 @@ import java.util.stream.Collectors;
 import mockwebserver3.MockWebServer;
 import mockwebserver3.junit5.StartStop;
 import okhttp3.WebSocket;
-import org.jspecify.annotations.Nullable;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Tag;
@@ -83,12 +80,10 @@ class ReconnectStormTest {
     serverSide.serveOn(server);
     proxy = FaultProxy.start(server.getSocketAddress());
     socket =
-        ReconnectingSocket.builder(proxy.url("/storm"))
-            .heartbeat(Fixtures.heartbeat())
+        Fixtures.socketThrough(proxy, "/storm")
             .retryPolicy(Fixtures.fastBackoff().maxAttempts(MAX_ATTEMPTS))
             .stableAfter(STABLE_AFTER)
-            .correlation(Correlation.by(ReconnectStormTest::requestId, ReconnectStormTest::ackId))
-            .random(new Random(1))
+            .correlation(Fixtures.acknowledgements())
             .build();
   }
 
@@ -300,16 +295,6 @@ class ReconnectStormTest {
         .filter(t -> t.startsWith(prefix) && !t.equals(prefix + "end"))
         .map(t -> Long.parseLong(t.substring(prefix.length())))
         .collect(Collectors.toList());
-  }
-
-  private static @Nullable String requestId(Message m) {
-    String text = m instanceof Message.Text t ? t.text() : "";
-    return text.startsWith("req:") ? text.substring(4) : null;
-  }
-
-  private static @Nullable String ackId(Message m) {
-    String text = m instanceof Message.Text t ? t.text() : "";
-    return text.startsWith("ack:") ? text.substring(4) : null;
   }
 
   private static long max(List<Long> values) {

@@ -1,15 +1,11 @@
 package dev.lifeline.fault;
 
-import static java.time.Duration.ofMillis;
-import static java.time.Duration.ofSeconds;
 import static java.util.concurrent.TimeUnit.SECONDS;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.lifeline.Backoff;
 import dev.lifeline.ConnectionState;
 import dev.lifeline.ConnectionState.Connected;
 import dev.lifeline.ConnectionState.WaitingToReconnect;
-import dev.lifeline.Heartbeat;
 import dev.lifeline.HeartbeatTimeoutException;
 import dev.lifeline.Message;
 import dev.lifeline.ReconnectingSocket;
@@ -18,7 +14,6 @@ import io.reactivex.rxjava3.core.Single;
 import io.reactivex.rxjava3.observers.TestObserver;
 import java.time.Duration;
 import java.util.List;
-import java.util.Random;
 import java.util.concurrent.CopyOnWriteArrayList;
 import mockwebserver3.Dispatcher;
 import mockwebserver3.MockResponse;
@@ -40,8 +35,6 @@ import org.junit.jupiter.api.Timeout;
  */
 @Timeout(60)
 class SlowLinkTest {
-  private static final Duration INTERVAL = ofSeconds(1);
-  private static final Duration TIMEOUT = ofSeconds(1);
 
   @StartStop private final MockWebServer server = new MockWebServer();
   private FaultProxy proxy;
@@ -60,12 +53,7 @@ class SlowLinkTest {
           }
         });
     proxy = FaultProxy.start(server.getSocketAddress());
-    socket =
-        ReconnectingSocket.builder(proxy.url("/feed"))
-            .heartbeat(Heartbeat.application(INTERVAL, TIMEOUT, "ping", "pong"))
-            .retryPolicy(Backoff.exponential(ofMillis(100), ofMillis(500)))
-            .random(new Random(1))
-            .build();
+    socket = Fixtures.socketThrough(proxy, "/feed").retryPolicy(Fixtures.fastBackoff()).build();
     socket.states().subscribe(s -> states.add(new Timed(System.nanoTime(), s)));
   }
 
@@ -112,7 +100,7 @@ class SlowLinkTest {
     long detectedMs = (System.nanoTime() - holedAt) / 1_000_000;
 
     assertThat(waiting.cause()).isInstanceOf(HeartbeatTimeoutException.class);
-    long boundMs = (INTERVAL.plus(TIMEOUT).toMillis() * 11) / 10;
+    long boundMs = Fixtures.DETECTION_BOUND_MS;
     assertThat(detectedMs)
         .as("detected within interval + timeout + 10%%")
         .isLessThanOrEqualTo(boundMs);
