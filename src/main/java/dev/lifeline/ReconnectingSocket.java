@@ -272,6 +272,9 @@ public interface ReconnectingSocket extends AutoCloseable {
     /** Bytes of send buffer asked for per second of heartbeat timeout (see sendBufferSize). */
     private static final int SEND_BUFFER_PER_TIMEOUT_SECOND = 16 * 1024;
 
+    /** Jitter for every socket built without {@link #random}. */
+    private static final Random SHARED_RANDOM = new Random();
+
     private static final int MIN_SEND_BUFFER = 16 * 1024;
     private static final int MAX_SEND_BUFFER = 1024 * 1024;
     private static final long DEFAULT_HIGH_WATER_MARK = 1L << 20;
@@ -473,7 +476,11 @@ public interface ReconnectingSocket extends AutoCloseable {
       return this;
     }
 
-    /** The source of randomness for backoff jitter. Default a new {@link Random}. */
+    /**
+     * The source of randomness for backoff jitter. Default: one {@link Random} shared by every
+     * socket ({@code Random} is thread-safe; retries are rare enough that sharing it costs
+     * nothing).
+     */
     public Builder random(Random random) {
       this.random = Objects.requireNonNull(random, "random");
       return this;
@@ -493,7 +500,7 @@ public interface ReconnectingSocket extends AutoCloseable {
               stableAfter,
               attemptTimeout,
               onReady,
-              random != null ? random : new Random(),
+              random != null ? random : SHARED_RANDOM,
               sendBufferSize == SEND_BUFFER_FROM_HEARTBEAT
                   ? sendBufferFor(heartbeat)
                   : sendBufferSize,

@@ -13,9 +13,9 @@ import org.jspecify.annotations.Nullable;
  * Watches one connection for silence and declares it dead.
  *
  * <p>Threads: {@link #onFrame}, {@link #onPong} and {@link #setDelivering} are called on OkHttp's
- * reader thread and only write volatile fields. Everything else runs as tasks on the socket's
- * scheduler worker, one at a time; the fields marked "worker" are touched only there. Exactly one
- * check task is scheduled at any time, at the next moment something can change.
+ * reader thread and only write volatile fields. Everything else runs as tasks on the scheduler, one
+ * at a time: exactly one check task is scheduled at any time, at the next moment something can
+ * change, and each task schedules the next, so the fields marked "tasks" need no lock.
  *
  * <p>Life is any inbound frame, inbound bytes of a frame still arriving (from {@link LinkActivity};
  * an application heartbeat ignores reads small enough to be only a control frame), or the reader
@@ -44,7 +44,7 @@ final class HeartbeatMonitor {
   private final long intervalMs;
   private final long timeoutMs;
   private final long pollMs;
-  private final Scheduler.Worker worker;
+  private final Scheduler scheduler;
   private final @Nullable LinkActivity activity; // null when nothing counts bytes (a fake factory)
   private final Link link;
 
@@ -54,15 +54,15 @@ final class HeartbeatMonitor {
   private volatile boolean delivering;
   private volatile boolean rttMeasured = true;
 
-  // Written by the worker, read by the reader thread for round-trip times.
+  // Written by the tasks, read by the reader thread for round-trip times.
   private volatile long pingLeftQueueAt = NONE;
 
-  // Written once by the worker when watching starts: whether this connection's bytes are counted.
+  // Written once by the first task: whether this connection's bytes are counted.
   // They are not when OkHttp made the socket itself (a SOCKS proxy) instead of asking the factory;
   // the handshake's bytes, read before the WebSocket opened, show which case this is.
   private volatile boolean counted;
 
-  // Worker.
+  // Tasks.
   private long startedAt;
   private boolean awaitingPong;
   private long pingSentAt;
@@ -75,13 +75,13 @@ final class HeartbeatMonitor {
   private volatile boolean stopped;
 
   HeartbeatMonitor(
-      Heartbeat heartbeat, Scheduler.Worker worker, @Nullable LinkActivity activity, Link link) {
+      Heartbeat heartbeat, Scheduler scheduler, @Nullable LinkActivity activity, Link link) {
     this.heartbeat = heartbeat;
     this.mode = heartbeat.mode();
     this.intervalMs = heartbeat.interval().toMillis();
     this.timeoutMs = heartbeat.timeout().toMillis();
     this.pollMs = Math.max(1, timeoutMs / 10);
-    this.worker = worker;
+    this.scheduler = scheduler;
     this.activity = activity;
     this.link = link;
   }
@@ -95,7 +95,7 @@ final class HeartbeatMonitor {
   void start() {
     if (!enabled()) return;
     next =
-        worker.schedule(
+        scheduler.scheduleDirect(
             () -> {
               startedAt = now();
               counted = activity != null && activity.lastReadAt() != NONE;
@@ -153,7 +153,7 @@ final class HeartbeatMonitor {
   }
 
   private long now() {
-    return worker.now(TimeUnit.MILLISECONDS);
+    return scheduler.now(TimeUnit.MILLISECONDS);
   }
 
   private void check() {
@@ -271,7 +271,7 @@ final class HeartbeatMonitor {
   }
 
   private void schedule(long delayMs) {
-    next = worker.schedule(this::check, delayMs, TimeUnit.MILLISECONDS);
+    next = scheduler.scheduleDirect(this::check, delayMs, TimeUnit.MILLISECONDS);
     if (stopped) next.dispose();
   }
 

@@ -64,13 +64,13 @@ final class Link extends WebSocketListener implements Session, HeartbeatMonitor.
       RealReconnectingSocket socket,
       int attempt,
       Heartbeat heartbeat,
-      Scheduler.Worker worker,
+      Scheduler scheduler,
       @Nullable LinkActivity activity) {
     this.socket = socket;
     this.attempt = attempt;
     this.heartbeat = heartbeat;
     this.matchPongs = heartbeat.mode() == Heartbeat.Mode.APPLICATION;
-    this.monitor = new HeartbeatMonitor(heartbeat, worker, activity, this);
+    this.monitor = new HeartbeatMonitor(heartbeat, scheduler, activity, this);
   }
 
   /**

@@ -37,6 +37,7 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
@@ -80,7 +81,7 @@ public final class RealReconnectingSocket implements ReconnectingSocket {
   private final Config config;
   private final WebSocket.Factory webSockets;
   private final @Nullable LinkActivity activity;
-  private final Scheduler.Worker worker;
+  private final Scheduler scheduler; // timers: direct tasks, each disposed by whoever owns it
   private final BehaviorSubject<ConnectionState> states =
       BehaviorSubject.createDefault(ConnectionState.IDLE);
   private final SerialEmitter<Duration> roundTrips = new SerialEmitter<>();
@@ -89,8 +90,8 @@ public final class RealReconnectingSocket implements ReconnectingSocket {
   /** Also the send lock: held while messages go to OkHttp, so that none overtakes another. */
   private final OutboxQueue outbox;
 
-  /** Acknowledged sends awaiting their reply, by correlation id. */
-  private final ConcurrentHashMap<String, PendingReply> pendingReplies = new ConcurrentHashMap<>();
+  /** Acknowledged sends awaiting their reply, by correlation id; empty for good without one. */
+  private final Map<String, PendingReply> pendingReplies;
 
   private final AtomicLong replySequence = new AtomicLong();
   private final boolean expiring; // whether queued messages have a time-to-live
@@ -129,8 +130,10 @@ public final class RealReconnectingSocket implements ReconnectingSocket {
   RealReconnectingSocket(
       Config config, WebSocket.@Nullable Factory webSockets, @Nullable LinkActivity activity) {
     this.config = config;
-    this.worker = config.scheduler().createWorker();
+    this.scheduler = config.scheduler();
     this.outbox = new OutboxQueue(config.outbox());
+    this.pendingReplies =
+        config.correlation() != null ? new ConcurrentHashMap<>() : Collections.emptyMap();
     this.expiring = !config.outbox().timeToLive().isZero();
     if (webSockets != null) {
       this.activity = activity;
@@ -260,10 +263,11 @@ public final class RealReconnectingSocket implements ReconnectingSocket {
           emitter.setCancellable(() -> take(reply));
           Duration timeout = correlation.timeout();
           reply.timeout =
-              worker.schedule(
+              scheduler.scheduleDirect(
                   () -> failReply(reply, new AcknowledgementTimeoutException(id, timeout)),
                   timeout.toNanos(),
                   TimeUnit.NANOSECONDS);
+          if (pendingReplies.get(id) != reply) reply.timeout.dispose(); // close() took it already
           SendResult result = send(message, reply);
           if (!result.isAccepted()) failReply(reply, new SendRejectedException(result));
         });
@@ -453,11 +457,11 @@ public final class RealReconnectingSocket implements ReconnectingSocket {
 
   /** Timers only ever queue an event; the loop decides whether it still matters. */
   private Disposable after(Duration delay, Runnable event) {
-    return worker.schedule(() -> submit(event), delay.toNanos(), TimeUnit.NANOSECONDS);
+    return scheduler.scheduleDirect(() -> submit(event), delay.toNanos(), TimeUnit.NANOSECONDS);
   }
 
   private long now() {
-    return config.scheduler().now(TimeUnit.MILLISECONDS);
+    return scheduler.now(TimeUnit.MILLISECONDS);
   }
 
   String name() {
@@ -508,7 +512,6 @@ public final class RealReconnectingSocket implements ReconnectingSocket {
     messages.onComplete();
     roundTrips.onComplete();
     undelivered.onComplete();
-    worker.dispose();
   }
 
   private void failOutbox(LifelineException reason) {
@@ -600,7 +603,7 @@ public final class RealReconnectingSocket implements ReconnectingSocket {
       return;
     }
     name = Urls.redact(request.url()); // before the first log line of this attempt
-    Link link = new Link(this, attempt, config.heartbeat(), worker, activity);
+    Link link = new Link(this, attempt, config.heartbeat(), scheduler, activity);
     current = link;
     // Each timer a state implies is scheduled before the state is announced, so that whoever
     // advances virtual time on seeing the state finds the timer there.

@@ -38,6 +38,25 @@ final class TrackingScheduler extends Scheduler {
   }
 
   @Override
+  public Disposable scheduleDirect(Runnable run, long delay, TimeUnit unit) {
+    Object token = new Object();
+    pending.add(token);
+    Disposable d =
+        clock.scheduleDirect(
+            () -> {
+              pending.remove(token);
+              run.run();
+            },
+            delay,
+            unit);
+    return Disposable.fromRunnable(
+        () -> {
+          pending.remove(token);
+          d.dispose();
+        });
+  }
+
+  @Override
   public Worker createWorker() {
     Worker delegate = clock.createWorker();
     return new Worker() {
