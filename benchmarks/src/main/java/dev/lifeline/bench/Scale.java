@@ -27,15 +27,20 @@ import java.util.function.ToDoubleFunction;
  * first for the next, and the other way round in the next round.
  */
 final class Scale implements Workload {
-  /** JVM options of every child: the same for both kinds. */
   /**
    * The child JVMs' options, the same for both kinds. The heap-free ratios make G1 give back what
    * it grew into while the sockets opened, so that RSS shows what the sockets hold rather than how
    * far the heap happened to grow (without them, Δ RSS at 10 000 sockets ranged from +2.4 to +14.8
-   * KiB per socket across runs of the same code).
+   * KiB per socket across runs of the same code). Native memory tracking splits RSS into its
+   * largest parts: thread stacks and the committed heap.
    */
   private static final List<String> CHILD_JVM =
-      List.of("-Xmx4g", "-XX:+UseG1GC", "-XX:MinHeapFreeRatio=5", "-XX:MaxHeapFreeRatio=10");
+      List.of(
+          "-Xmx4g",
+          "-XX:+UseG1GC",
+          "-XX:MinHeapFreeRatio=5",
+          "-XX:MaxHeapFreeRatio=10",
+          "-XX:NativeMemoryTracking=summary");
 
   private static final int THREAD_MARGIN = 8;
   private static final double MEMORY_MARGIN_KIB = 4;
@@ -67,6 +72,8 @@ final class Scale implements Workload {
       int taskRunnerThreads,
       long heapBytes,
       long rssKib,
+      long stackKib,
+      long heapCommittedKib,
       long cpuNanos,
       long windowNanos) {
     /** CPU time in ms per 10 s of idle window. */
@@ -162,6 +169,8 @@ final class Scale implements Workload {
           Math.toIntExact(values.get("taskRunnerThreads")),
           values.get("heapBytes"),
           values.get("rssKib"),
+          values.get("stackKib"),
+          values.get("heapCommittedKib"),
           values.get("cpuNanos"),
           values.get("windowNanos"));
     } finally {
@@ -318,6 +327,35 @@ final class Scale implements Workload {
           met);
     }
     out.append(memory).append('\n');
+
+    out.append(
+        "Where the resident memory goes, per socket, Lifeline − raw (native memory tracking):"
+            + " thread stacks committed (the stack pages threads have touched: with platform"
+            + " threads, every socket's reader thread), the Java heap committed (what G1 holds,"
+            + " used or not), and the rest of RSS (code, metaspace, GC and malloc'd structures,"
+            + " and pages NMT counts as committed that are not resident). No targets: this"
+            + " explains the RSS column above.\n\n");
+    Markdown parts =
+        Markdown.table(
+            "Sockets",
+            "Dispatcher",
+            "Δ RSS KiB/socket",
+            "Δ thread stacks KiB/socket",
+            "Δ committed heap KiB/socket",
+            "Δ rest KiB/socket");
+    for (Map.Entry<Config, Map<Kind, List<Result>>> e : results.entrySet()) {
+      int sockets = e.getKey().sockets();
+      Runs runs = new Runs(e.getValue());
+      parts.row(
+          f("%,d", sockets),
+          e.getKey().executor().label,
+          runs.delta(r -> r.rssKib() / (double) sockets).formatSigned(2),
+          runs.delta(r -> r.stackKib() / (double) sockets).formatSigned(2),
+          runs.delta(r -> r.heapCommittedKib() / (double) sockets).formatSigned(2),
+          runs.delta(r -> (r.rssKib() - r.stackKib() - r.heapCommittedKib()) / (double) sockets)
+              .formatSigned(2));
+    }
+    out.append(parts).append('\n');
 
     out.append(
         f(

@@ -15,6 +15,9 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.Executors;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import javax.management.ObjectName;
 import okhttp3.Dispatcher;
 import okio.ByteString;
 
@@ -78,6 +81,7 @@ public final class ScaleRun {
     System.gc();
     long heap = ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getUsed();
     long rssKib = rssKib();
+    NativeMemory nmt = NativeMemory.now();
     int threads = ManagementFactory.getThreadMXBean().getThreadCount();
     long taskRunners =
         Arrays.stream(ManagementFactory.getThreadMXBean().dumpAllThreads(false, false))
@@ -93,8 +97,17 @@ public final class ScaleRun {
 
     System.out.printf(
         "result openNanos=%d openAllocBytes=%d threads=%d taskRunnerThreads=%d heapBytes=%d"
-            + " rssKib=%d cpuNanos=%d windowNanos=%d%n",
-        openNanos, openAlloc, threads, taskRunners, heap, rssKib, cpu1 - cpu0, w1 - w0);
+            + " rssKib=%d stackKib=%d heapCommittedKib=%d cpuNanos=%d windowNanos=%d%n",
+        openNanos,
+        openAlloc,
+        threads,
+        taskRunners,
+        heap,
+        rssKib,
+        nmt.stackCommittedKib(),
+        nmt.heapCommittedKib(),
+        cpu1 - cpu0,
+        w1 - w0);
     System.out.flush();
     Reference.reachabilityFence(conns); // every socket's objects count until the end
     new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8)).readLine();
@@ -107,6 +120,41 @@ public final class ScaleRun {
    */
   private static boolean isTaskRunner(String name) {
     return name.startsWith("OkHttp TaskRunner") || name.startsWith("OkHttp WebSocket ");
+  }
+
+  /**
+   * What native memory tracking ({@code -XX:NativeMemoryTracking=summary}) counts as committed for
+   * thread stacks (the stack pages threads have touched) and for the Java heap.
+   */
+  record NativeMemory(long stackCommittedKib, long heapCommittedKib) {
+    private static final Pattern STACK =
+        Pattern.compile("\\(stack: reserved=\\d+KB, committed=(\\d+)KB");
+    private static final Pattern HEAP =
+        Pattern.compile("Java Heap \\(reserved=\\d+KB, committed=(\\d+)KB\\)");
+
+    static NativeMemory now() throws Exception {
+      String summary =
+          (String)
+              ManagementFactory.getPlatformMBeanServer()
+                  .invoke(
+                      new ObjectName("com.sun.management:type=DiagnosticCommand"),
+                      "vmNativeMemory",
+                      new Object[] {new String[] {"summary", "scale=KB"}},
+                      new String[] {String[].class.getName()});
+      return new NativeMemory(find(STACK, summary), find(HEAP, summary));
+    }
+
+    private static long find(Pattern pattern, String summary) {
+      Matcher m = pattern.matcher(summary);
+      if (!m.find()) {
+        throw new IllegalStateException(
+            "no "
+                + pattern
+                + " in the native memory summary (is NativeMemoryTracking on?):\n"
+                + summary);
+      }
+      return Long.parseLong(m.group(1));
+    }
   }
 
   /** This process's resident set size in KiB ({@code VmRSS} in {@code /proc/self/status}). */
