@@ -7,6 +7,8 @@ import io.reactivex.rxjava3.core.Scheduler;
 import io.reactivex.rxjava3.disposables.Disposable;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicIntegerFieldUpdater;
+import java.util.concurrent.atomic.AtomicLongFieldUpdater;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -23,6 +25,10 @@ import org.jspecify.annotations.Nullable;
  */
 final class HeartbeatMonitor {
   private static final long NONE = Long.MIN_VALUE;
+  private static final AtomicLongFieldUpdater<HeartbeatMonitor> LAST_FRAME_AT =
+      AtomicLongFieldUpdater.newUpdater(HeartbeatMonitor.class, "lastFrameAt");
+  private static final AtomicIntegerFieldUpdater<HeartbeatMonitor> DELIVERING =
+      AtomicIntegerFieldUpdater.newUpdater(HeartbeatMonitor.class, "delivering");
 
   /** What the monitor acts on: the connection it watches. */
   interface Link {
@@ -48,10 +54,11 @@ final class HeartbeatMonitor {
   private final @Nullable LinkActivity activity; // null when nothing counts bytes (a fake factory)
   private final Link link;
 
-  // Written by the reader thread.
+  // Written by the reader thread, on every frame: with ordered stores (lazySet), which need no
+  // fence; the tasks that read them run milliseconds later.
   private volatile long lastFrameAt = NONE;
   private volatile boolean anyFrame;
-  private volatile boolean delivering;
+  private volatile int delivering;
   private volatile boolean rttMeasured = true;
 
   // Written by the tasks, read by the reader thread for round-trip times.
@@ -118,8 +125,8 @@ final class HeartbeatMonitor {
 
   /** Reader thread: a frame arrived (data or application pong). */
   void onFrame() {
-    anyFrame = true;
-    if (enabled()) lastFrameAt = now();
+    if (!anyFrame) anyFrame = true;
+    if (enabled()) LAST_FRAME_AT.lazySet(this, now());
   }
 
   /** Reader thread: an application pong arrived. */
@@ -133,7 +140,7 @@ final class HeartbeatMonitor {
 
   /** Reader thread: a subscriber is (or no longer is) running on the reader thread. */
   void setDelivering(boolean delivering) {
-    this.delivering = delivering;
+    DELIVERING.lazySet(this, delivering ? 1 : 0);
   }
 
   /**
@@ -159,7 +166,7 @@ final class HeartbeatMonitor {
   private void check() {
     if (stopped) return;
     long now = now();
-    if (delivering) lastFrameAt = now;
+    if (delivering != 0) lastFrameAt = now;
     long life = Math.max(startedAt, Math.max(lastFrameAt, lifeFromBytes()));
     switch (mode) {
       case PASSIVE:

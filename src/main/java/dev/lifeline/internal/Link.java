@@ -53,6 +53,11 @@ final class Link extends WebSocketListener implements Session, HeartbeatMonitor.
   private final List<WrittenWaiter> writtenWaiters = new ArrayList<>();
   private long watchedBytes;
 
+  // Guarded by the send lock: a lower bound on the bytes OkHttp's queue can still take under the
+  // high-water mark. Set from queueSize() when the socket last asked, less what was enqueued since
+  // (counted by upper bound); the queue can only have shrunk meanwhile, as only we add to it.
+  long knownRoom;
+
   // Loop-confined.
   boolean opened;
   boolean ready;
@@ -238,7 +243,10 @@ final class Link extends WebSocketListener implements Session, HeartbeatMonitor.
         message instanceof Message.Text t
             ? ws.send(t.text())
             : ws.send(((Message.Binary) message).bytes());
-    if (accepted && !writtenWaiters.isEmpty()) watchedBytes += message.sizeInBytes();
+    if (accepted) {
+      knownRoom -= RealReconnectingSocket.upperBound(message);
+      if (!writtenWaiters.isEmpty()) watchedBytes += message.sizeInBytes();
+    }
     return accepted;
   }
 

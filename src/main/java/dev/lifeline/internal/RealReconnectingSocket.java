@@ -409,17 +409,23 @@ public final class RealReconnectingSocket implements ReconnectingSocket {
     return result;
   }
 
-  /** Whether OkHttp's queue can take {@code message} without passing the high-water mark. */
+  /**
+   * Holding the send lock: whether OkHttp's queue can take {@code message} without passing the
+   * high-water mark. Most sends fit in the room known from the last look at the queue; only the
+   * others ask OkHttp, whose {@code queueSize()} takes the lock its writer thread works under.
+   */
   private boolean hasRoom(Link link, Message message, long knownSize) {
+    if ((knownSize >= 0 ? knownSize : upperBound(message)) <= link.knownRoom) return true;
     long queued = link.queueSize();
-    if (queued == 0) return true; // one message larger than the mark still goes, alone
     long room = config.highWaterMark() - queued;
+    link.knownRoom = room;
+    if (queued == 0) return true; // one message larger than the mark still goes, alone
     if (knownSize >= 0) return knownSize <= room;
     return upperBound(message) <= room || message.sizeInBytes() <= room;
   }
 
   /** A bound on a message's size in bytes that costs nothing to compute. */
-  private static long upperBound(Message message) {
+  static long upperBound(Message message) {
     return message instanceof Message.Text t ? 3L * t.text().length() : message.sizeInBytes();
   }
 

@@ -55,6 +55,10 @@ final class FakeWebSockets implements WebSocket.Factory {
     boolean queueGrows;
 
     long maxQueueSize;
+
+    /** How often Lifeline asked for {@link #queueSize()} (OkHttp takes its lock to answer). */
+    int queueSizeCalls;
+
     private final LinkActivity handshakeBytesTo;
 
     FakeSocket(Request request, WebSocketListener listener, LinkActivity handshakeBytesTo) {
@@ -125,6 +129,7 @@ final class FakeWebSockets implements WebSocket.Factory {
 
     @Override
     public long queueSize() {
+      queueSizeCalls++;
       return queueSize;
     }
 

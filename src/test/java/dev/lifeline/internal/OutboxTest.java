@@ -173,6 +173,24 @@ class OutboxTest {
   }
 
   @Test
+  void sendsWellUnderTheHighWaterMarkDoNotAskOkHttpForItsQueueEachTime() {
+    h.highWaterMark = 1L << 20;
+    FakeWebSockets.FakeSocket fake = h.connected();
+    fake.queueGrows = true; // nothing is written: every send stays in OkHttp's queue
+    ByteString oneKiB = ByteString.of(new byte[1024]);
+    int before = fake.queueSizeCalls;
+    for (int i = 0; i < 1024; i++) assertThat(h.socket.send(oneKiB)).isEqualTo(SendResult.SENT);
+
+    assertThat(fake.queueSizeCalls - before)
+        .as("looks at OkHttp's queue only when the room it knew of is used up")
+        .isLessThanOrEqualTo(2);
+    assertThat(h.socket.send(oneKiB))
+        .as("the mark is reached: OkHttp's queue is asked and the message waits")
+        .isEqualTo(SendResult.QUEUED);
+    assertThat(fake.maxQueueSize).isEqualTo(1L << 20);
+  }
+
+  @Test
   void aMessageLargerThanOkHttpCanSendIsRefusedOnceAndNeverResent() {
     h.build();
     TestObserver<Undelivered> lost = undelivered();
