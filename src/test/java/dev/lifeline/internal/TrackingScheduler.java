@@ -7,6 +7,7 @@ import java.time.Duration;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
 
 /**
  * A {@link TestScheduler} that knows which of its tasks are still pending (scheduled, neither run
@@ -39,16 +40,19 @@ final class TrackingScheduler extends Scheduler {
 
   @Override
   public Disposable scheduleDirect(Runnable run, long delay, TimeUnit unit) {
+    return tracked(run, r -> clock.scheduleDirect(r, delay, unit));
+  }
+
+  /** Schedules {@code run} with {@code schedule}, pending until it runs or is disposed. */
+  private Disposable tracked(Runnable run, Function<Runnable, Disposable> schedule) {
     Object token = new Object();
     pending.add(token);
     Disposable d =
-        clock.scheduleDirect(
+        schedule.apply(
             () -> {
               pending.remove(token);
               run.run();
-            },
-            delay,
-            unit);
+            });
     return Disposable.fromRunnable(
         () -> {
           pending.remove(token);
@@ -62,21 +66,7 @@ final class TrackingScheduler extends Scheduler {
     return new Worker() {
       @Override
       public Disposable schedule(Runnable run, long delay, TimeUnit unit) {
-        Object token = new Object();
-        pending.add(token);
-        Disposable d =
-            delegate.schedule(
-                () -> {
-                  pending.remove(token);
-                  run.run();
-                },
-                delay,
-                unit);
-        return Disposable.fromRunnable(
-            () -> {
-              pending.remove(token);
-              d.dispose();
-            });
+        return tracked(run, r -> delegate.schedule(r, delay, unit));
       }
 
       @Override
