@@ -62,8 +62,37 @@ final class Scale implements Workload {
     }
   }
 
-  /** One configuration: how many sockets, on which executor. */
-  record Config(int sockets, Executor executor) {}
+  /**
+   * The options that make the JIT compile a method after a few calls instead of a few hundred (and
+   * more while its queue is long), for the experiment that shows where the extra stack with
+   * platform threads comes from.
+   */
+  static final List<String> EARLY_JIT =
+      List.of(
+          "-XX:Tier3InvocationThreshold=10",
+          "-XX:Tier3MinInvocationThreshold=5",
+          "-XX:Tier3CompileThreshold=50");
+
+  /**
+   * One configuration: how many sockets, on which executor, and whether the child compiles early
+   * (an experiment, not judged against the targets).
+   */
+  record Config(int sockets, Executor executor, boolean earlyJit) {
+    String label() {
+      return earlyJit ? executor.label + ", JIT compiling early" : executor.label;
+    }
+
+    List<String> jvmOptions() {
+      if (!earlyJit) return CHILD_JVM;
+      List<String> options = new ArrayList<>(CHILD_JVM);
+      options.addAll(EARLY_JIT);
+      return options;
+    }
+
+    boolean judged() {
+      return sockets == MEMORY_TARGET_SOCKETS && !earlyJit;
+    }
+  }
 
   /** What one child measured. */
   record Result(
@@ -75,8 +104,22 @@ final class Scale implements Workload {
       long rssKib,
       long stackKib,
       long heapCommittedKib,
+      int stacks,
+      long stackResidentKib,
+      int deepStacks,
+      long deepStackKib,
       long cpuNanos,
       long windowNanos) {
+    /** KiB resident in one stack deeper than the shadow zone (NaN if none). */
+    double deepStackMeanKib() {
+      return deepStacks == 0 ? Double.NaN : deepStackKib / (double) deepStacks;
+    }
+
+    /** KiB resident in one of the other stacks. */
+    double otherStackMeanKib() {
+      return (stackResidentKib - deepStackKib) / (double) (stacks - deepStacks);
+    }
+
     /** CPU time in ms per 10 s of idle window. */
     double cpuMsPer10s() {
       return cpuNanos / 1e6 * (ScaleRun.IDLE_WINDOW.toNanos() / (double) windowNanos);
@@ -95,8 +138,9 @@ final class Scale implements Workload {
 
   Scale(boolean quick) {
     for (int sockets : quick ? List.of(100, 300) : List.of(1_000, 5_000, 10_000)) {
-      for (Executor e : Executor.values()) configs.add(new Config(sockets, e));
+      for (Executor e : Executor.values()) configs.add(new Config(sockets, e, false));
     }
+    configs.add(new Config(quick ? 300 : MEMORY_TARGET_SOCKETS, Executor.PLATFORM, true));
     rounds = quick ? 1 : 2;
     targetRounds = quick ? 1 : 5;
   }
@@ -107,7 +151,7 @@ final class Scale implements Workload {
   }
 
   private int roundsOf(Config config) {
-    return config.sockets() == MEMORY_TARGET_SOCKETS ? targetRounds : rounds;
+    return config.judged() ? targetRounds : rounds;
   }
 
   @Override
@@ -135,7 +179,7 @@ final class Scale implements Workload {
                   round + 1,
                   roundsOf(config),
                   config.sockets(),
-                  config.executor().arg,
+                  config.earlyJit() ? config.executor().arg + " early JIT" : config.executor().arg,
                   kind.label,
                   r.openNanos() / 1e9,
                   (System.nanoTime() - t0) / 1e9));
@@ -156,7 +200,7 @@ final class Scale implements Workload {
     Process child =
         JavaProcess.builder(
                 ScaleRun.class,
-                CHILD_JVM,
+                config.jvmOptions(),
                 List.of(
                     kind.name(),
                     config.executor().arg,
@@ -186,6 +230,10 @@ final class Scale implements Workload {
           values.get("rssKib"),
           values.get("stackKib"),
           values.get("heapCommittedKib"),
+          Math.toIntExact(values.get("stacks")),
+          values.get("stackResidentKib"),
+          Math.toIntExact(values.get("deepStacks")),
+          values.get("deepStackKib"),
           values.get("cpuNanos"),
           values.get("windowNanos"));
     } finally {
@@ -216,7 +264,7 @@ final class Scale implements Workload {
         String what =
             f(
                 "%,d sockets, %s, %s: %s",
-                config.sockets(), config.executor().arg, kind.label, e.getMessage());
+                config.sockets(), config.label(), kind.label, e.getMessage());
         if (attempt == MAX_ATTEMPTS) throw new IllegalStateException(what, e);
         repeated.add(what);
         bench.progress("scale: repeating a run: " + what);
@@ -334,14 +382,16 @@ final class Scale implements Workload {
       Stats delta = runs.delta(Result::threads);
       threads.row(
           f("%,d", e.getKey().sockets()),
-          e.getKey().executor().label,
+          e.getKey().label(),
           runs.of(Kind.RAW, Result::threads).format(0),
           runs.of(Kind.LIFELINE, Result::threads).format(0),
           delta.formatSigned(1),
           runs.of(Kind.RAW, Result::taskRunnerThreads).format(0),
           runs.of(Kind.LIFELINE, Result::taskRunnerThreads).format(0),
           runs.delta(r -> r.threads() - r.taskRunnerThreads()).formatSigned(1),
-          delta.median() <= THREAD_MARGIN ? "yes" : "**no**");
+          e.getKey().earlyJit()
+              ? "(experiment)"
+              : delta.median() <= THREAD_MARGIN ? "yes" : "**no**");
     }
     out.append(threads).append('\n');
 
@@ -363,7 +413,9 @@ final class Scale implements Workload {
       Stats heap = runs.delta(r -> r.heapBytes() / 1024.0 / sockets);
       Stats rss = runs.delta(r -> r.rssKib() / (double) sockets);
       String met;
-      if (sockets != MEMORY_TARGET_SOCKETS) {
+      if (e.getKey().earlyJit()) {
+        met = "(experiment)";
+      } else if (sockets != MEMORY_TARGET_SOCKETS) {
         met = "(no target)";
       } else if (heap.median() <= MEMORY_MARGIN_KIB && rss.median() <= MEMORY_MARGIN_KIB) {
         met = "yes";
@@ -372,7 +424,7 @@ final class Scale implements Workload {
       }
       memory.row(
           f("%,d", sockets),
-          e.getKey().executor().label,
+          e.getKey().label(),
           runs.of(Kind.RAW, r -> r.heapBytes() / 1048576.0).format(1),
           runs.of(Kind.LIFELINE, r -> r.heapBytes() / 1048576.0).format(1),
           heap.formatSigned(2),
@@ -403,7 +455,7 @@ final class Scale implements Workload {
       Runs runs = new Runs(e.getValue());
       parts.row(
           f("%,d", sockets),
-          e.getKey().executor().label,
+          e.getKey().label(),
           runs.delta(r -> r.rssKib() / (double) sockets).formatSigned(2),
           runs.delta(r -> r.stackKib() / (double) sockets).formatSigned(2),
           runs.delta(r -> r.heapCommittedKib() / (double) sockets).formatSigned(2),
@@ -412,20 +464,66 @@ final class Scale implements Workload {
     }
     out.append(parts).append('\n');
     out.append(
-        "Why Lifeline's reader threads hold more stack: the JVM probes the stack its shadow zone"
-            + " (20 pages on x64) below each frame it enters, so a platform thread keeps its"
-            + " deepest frame plus about 80 KiB touched. Lifeline handles a connection's opening"
-            + " on the thread OkHttp opened it on, as raw OkHttp runs `onOpen` there, and the"
-            + " `Connected` state reaches a `states()` subscriber about 12 frames deeper than a"
-            + " raw `onOpen` (the socket's event loop, `BehaviorSubject`, `hide()`); when that"
-            + " crosses a page boundary, every reader thread keeps one more page. An experiment at"
-            + " 3 000 sockets (platform threads, this workload): thread stacks committed 275.8 MB"
-            + " raw, 289.5 MB Lifeline, and 276.7 MB with only the `Connected` emission moved to"
-            + " the scheduler. Lifeline keeps it on OkHttp's thread by design: the ready hook and"
-            + " `states()` see the connection before its first message, with no thread hop, and"
-            + " tests that run Lifeline's timers on a `TestScheduler` still see real connections"
-            + " open in real time. Virtual threads keep only the frames in use (in the heap) while"
-            + " parked.\n\n");
+        f(
+            "Thread stacks as the kernel sees them (`/proc/self/smaps`: the private writable"
+                + " mappings of a thread stack's size, so platform threads only): how many hold"
+                + " more than the JVM's stack shadow zone (%d KiB) resident, and how much a stack"
+                + " of each sort holds. No targets: this explains the Δ thread stacks above.\n\n",
+            ScaleRun.shadowZoneKib()));
+    Markdown stacks =
+        Markdown.table(
+            "Sockets",
+            "Dispatcher",
+            "stacks raw",
+            "stacks Lifeline",
+            "deeper than the zone: raw",
+            "deeper: Lifeline",
+            "Δ deeper",
+            "KiB in one deeper: raw",
+            "KiB in one deeper: Lifeline",
+            "KiB in one other: raw",
+            "KiB in one other: Lifeline");
+    for (Map.Entry<Config, Map<Kind, List<Result>>> e : results.entrySet()) {
+      Runs runs = new Runs(e.getValue());
+      stacks.row(
+          f("%,d", e.getKey().sockets()),
+          e.getKey().label(),
+          runs.of(Kind.RAW, Result::stacks).format(0),
+          runs.of(Kind.LIFELINE, Result::stacks).format(0),
+          runs.of(Kind.RAW, Result::deepStacks).format(0),
+          runs.of(Kind.LIFELINE, Result::deepStacks).format(0),
+          runs.delta(Result::deepStacks).formatSigned(0),
+          runs.of(Kind.RAW, Result::deepStackMeanKib).format(1),
+          runs.of(Kind.LIFELINE, Result::deepStackMeanKib).format(1),
+          runs.of(Kind.RAW, Result::otherStackMeanKib).format(1),
+          runs.of(Kind.LIFELINE, Result::otherStackMeanKib).format(1));
+    }
+    out.append(stacks).append('\n');
+    out.append(
+        f(
+            "Why the reader threads' stacks differ with platform threads. The JVM's interpreter"
+                + " touches every page of the shadow zone below each frame it enters; compiled"
+                + " code touches one page there. A thread that ever ran interpreted code therefore"
+                + " keeps its deepest frames plus the whole zone resident for as long as it lives,"
+                + " and a thread that only ran compiled code keeps little more than its frames:"
+                + " the two sorts of stack in the table above. When N sockets open at once in a"
+                + " fresh JVM, the code that opens a connection is still being compiled, and"
+                + " every reader thread that gets there first runs some of it interpreted:"
+                + " thousands of raw OkHttp's own reader threads do. Lifeline runs code of its own"
+                + " on that thread once per connection (it handles the opening and emits"
+                + " `Connected` there, as raw OkHttp runs `onOpen` there), which is compiled after"
+                + " a few hundred connections, later while the compile queue is long. How many"
+                + " reader threads run interpreted code before everything is compiled varies"
+                + " widely from run to run (Δ deeper, min–max), and each of them holds about"
+                + " 60 KiB more: that, not the frames, is Δ thread stacks, since a stack of either"
+                + " sort holds about the same for both kinds. The row \"JIT compiling early\" is the"
+                + " same workload with `%s` added to both kinds' JVM options, so that code is"
+                + " compiled after a few calls, to show that the difference is a warm-up cost of"
+                + " opening thousands of sockets at once in a cold JVM, not a cost of each socket."
+                + " Moving the opening to another thread would avoid it, at the price of a thread"
+                + " hop before `Connected` and the ready hook. Virtual threads keep only the"
+                + " frames in use (in the heap) while parked.\n\n",
+            String.join(" ", EARLY_JIT)));
 
     out.append(
         f(
@@ -448,7 +546,7 @@ final class Scale implements Workload {
       Runs runs = new Runs(e.getValue());
       time.row(
           f("%,d", sockets),
-          e.getKey().executor().label,
+          e.getKey().label(),
           runs.of(Kind.RAW, r -> r.openNanos() / 1e9).format(2),
           runs.of(Kind.LIFELINE, r -> r.openNanos() / 1e9).format(2),
           runs.of(Kind.RAW, r -> r.openAllocBytes() / 1024.0 / sockets).format(1),

@@ -4,6 +4,7 @@ import dev.lifeline.bench.Conn.Kind;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
+import com.sun.management.HotSpotDiagnosticMXBean;
 import java.lang.management.ManagementFactory;
 import java.lang.management.ThreadInfo;
 import java.lang.ref.Reference;
@@ -82,6 +83,7 @@ public final class ScaleRun {
     long heap = ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getUsed();
     long rssKib = rssKib();
     NativeMemory nmt = NativeMemory.now();
+    ThreadStacks stacks = ThreadStacks.now();
     int threads = ManagementFactory.getThreadMXBean().getThreadCount();
     long taskRunners =
         Arrays.stream(ManagementFactory.getThreadMXBean().dumpAllThreads(false, false))
@@ -97,7 +99,8 @@ public final class ScaleRun {
 
     System.out.printf(
         "result openNanos=%d openAllocBytes=%d threads=%d taskRunnerThreads=%d heapBytes=%d"
-            + " rssKib=%d stackKib=%d heapCommittedKib=%d cpuNanos=%d windowNanos=%d%n",
+            + " rssKib=%d stackKib=%d heapCommittedKib=%d stacks=%d stackResidentKib=%d"
+            + " deepStacks=%d deepStackKib=%d cpuNanos=%d windowNanos=%d%n",
         openNanos,
         openAlloc,
         threads,
@@ -106,6 +109,10 @@ public final class ScaleRun {
         rssKib,
         nmt.stackCommittedKib(),
         nmt.heapCommittedKib(),
+        stacks.count(),
+        stacks.residentKib(),
+        stacks.deep(),
+        stacks.deepResidentKib(),
         cpu1 - cpu0,
         w1 - w0);
     System.out.flush();
@@ -155,6 +162,60 @@ public final class ScaleRun {
       }
       return Long.parseLong(m.group(1));
     }
+  }
+
+  /**
+   * The platform threads' stacks as the kernel sees them: the private writable mappings of a thread
+   * stack's size in {@code /proc/self/smaps}, and how many of them have more resident than the
+   * JVM's stack shadow zone. The interpreter touches every page of the shadow zone below a frame it
+   * enters; compiled code touches one page there. So a thread that ever ran interpreted code keeps
+   * its deepest frames plus the whole zone resident, and one that only ran compiled code keeps
+   * little more than its frames.
+   */
+  record ThreadStacks(int count, long residentKib, int deep, long deepResidentKib) {
+    static ThreadStacks now() throws IOException {
+      long stackKib = Long.parseLong(vmOption("ThreadStackSize"));
+      long shadowKib = shadowZoneKib();
+      int count = 0;
+      long residentKib = 0;
+      int deep = 0;
+      long deepKib = 0;
+      boolean candidate = false;
+      long sizeKib = 0;
+      for (String line : Files.readAllLines(Path.of("/proc/self/smaps"))) {
+        String[] f = line.split("\\s+");
+        if (f.length >= 5 && f[0].contains("-") && f[3].contains(":")) {
+          // A mapping's header: address range, permissions, offset, device, inode[, path].
+          candidate = f.length == 5 && f[1].startsWith("rw") && f[4].equals("0");
+        } else if (f[0].equals("Size:")) {
+          sizeKib = Long.parseLong(f[1]);
+        } else if (f[0].equals("Rss:") && candidate) {
+          // Less the JVM's guard zones (their own mapping) for a Java thread, plus glibc's guard
+          // page for some of the JVM's own threads.
+          if (sizeKib >= stackKib - 64 && sizeKib <= stackKib + 16) {
+            long rss = Long.parseLong(f[1]);
+            count++;
+            residentKib += rss;
+            if (rss > shadowKib) {
+              deep++;
+              deepKib += rss;
+            }
+          }
+        }
+      }
+      return new ThreadStacks(count, residentKib, deep, deepKib);
+    }
+  }
+
+  /** The JVM's stack shadow zone in KiB (4 KiB pages). */
+  static long shadowZoneKib() {
+    return Long.parseLong(vmOption("StackShadowPages")) * 4;
+  }
+
+  private static String vmOption(String name) {
+    return ManagementFactory.getPlatformMXBean(HotSpotDiagnosticMXBean.class)
+        .getVMOption(name)
+        .getValue();
   }
 
   /** This process's resident set size in KiB ({@code VmRSS} in {@code /proc/self/status}). */
