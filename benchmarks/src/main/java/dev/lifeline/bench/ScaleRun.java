@@ -1,10 +1,10 @@
 package dev.lifeline.bench;
 
+import com.sun.management.HotSpotDiagnosticMXBean;
 import dev.lifeline.bench.Conn.Kind;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
-import com.sun.management.HotSpotDiagnosticMXBean;
 import java.lang.management.ManagementFactory;
 import java.lang.management.ThreadInfo;
 import java.lang.ref.Reference;
