@@ -59,6 +59,13 @@ final class FakeWebSockets implements WebSocket.Factory {
     /** How often Lifeline asked for {@link #queueSize()} (OkHttp takes its lock to answer). */
     int queueSizeCalls;
 
+    /**
+     * With {@link #queueGrows}: how many of {@link #sent} have left the queue (OkHttp's writer took
+     * them, oldest first); the rest are still queued. Without it, everything sent counts as
+     * written.
+     */
+    int writtenCount;
+
     private final LinkActivity handshakeBytesTo;
 
     FakeSocket(Request request, WebSocketListener listener, LinkActivity handshakeBytesTo) {
@@ -102,6 +109,45 @@ final class FakeWebSockets implements WebSocket.Factory {
 
     void serverClose(int code, String reason) {
       listener.onClosing(this, code, reason);
+    }
+
+    /**
+     * OkHttp's writer writes the {@code frames} oldest queued messages to the network, as the real
+     * one does: the socket's byte count first ({@code onWrite}, where counted), then the queue size
+     * shrinks. Needs {@link #queueGrows}.
+     */
+    FakeSocket writeFrames(int frames) {
+      assertThat(queueGrows).as("writeFrames needs queueGrows").isTrue();
+      for (int i = 0; i < frames && writtenCount < sent.size(); i++) {
+        long size = sizeOf(sent.get(writtenCount));
+        if (handshakeBytesTo != null) handshakeBytesTo.onWrite((int) Math.min(size + 6, 1 << 30));
+        writtenCount++;
+        queueSize -= size;
+      }
+      return this;
+    }
+
+    /** {@link #writeFrames} for everything still queued. */
+    FakeSocket writeAll() {
+      return writeFrames(sent.size() - writtenCount);
+    }
+
+    /** What left the queue: written to the "network", in order. */
+    List<Object> written() {
+      return queueGrows ? new ArrayList<>(sent.subList(0, writtenCount)) : new ArrayList<>(sent);
+    }
+
+    /** What is still in the queue: lost with the connection if it dies now. */
+    List<Object> unwritten() {
+      return queueGrows
+          ? new ArrayList<>(sent.subList(writtenCount, sent.size()))
+          : new ArrayList<>();
+    }
+
+    static long sizeOf(Object frame) {
+      return frame instanceof String s
+          ? ByteString.encodeUtf8(s).size()
+          : ((ByteString) frame).size();
     }
 
     List<String> sentTexts() {
