@@ -18,4 +18,22 @@ public final class Durations {
     if (ms % 1000 == 0) return (ms / 1000) + "s";
     return String.format(Locale.ROOT, "%.3f", ms / 1000.0).replaceAll("0+$", "") + "s";
   }
+
+  /** The longest delay Lifeline schedules: 100 years stands for "never", and cannot overflow. */
+  static final Duration MAX_TIMER = Duration.ofDays(36_500);
+
+  /** {@code d} in nanoseconds for a timer, clamped to [0, {@link #MAX_TIMER}]. */
+  static long timerNanos(Duration d) {
+    if (d.isNegative()) return 0;
+    return d.compareTo(MAX_TIMER) > 0 ? MAX_TIMER.toNanos() : d.toNanos();
+  }
+
+  /** {@code d} in nanoseconds, saturated at {@link Long#MAX_VALUE}; d must not be negative. */
+  public static long saturatedNanos(Duration d) {
+    try {
+      return d.toNanos();
+    } catch (ArithmeticException tooLong) {
+      return d.isNegative() ? Long.MIN_VALUE : Long.MAX_VALUE;
+    }
+  }
 }

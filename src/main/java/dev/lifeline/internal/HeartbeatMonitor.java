@@ -9,6 +9,8 @@ import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicIntegerFieldUpdater;
 import java.util.concurrent.atomic.AtomicLongFieldUpdater;
+import java.util.function.LongSupplier;
+import java.util.function.Supplier;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -51,8 +53,11 @@ final class HeartbeatMonitor {
   private final long timeoutMs;
   private final long pollMs;
   private final Scheduler scheduler;
+  private final LongSupplier clock; // monotonic milliseconds
   private final @Nullable LinkActivity activity; // null when nothing counts bytes (a fake factory)
+  private final Supplier<String> name;
   private final Link link;
+  private volatile long readsAtStart;
 
   // Written by the reader thread, on every frame: with ordered stores (lazySet), which need no
   // fence; the tasks that read them run milliseconds later.
@@ -82,7 +87,14 @@ final class HeartbeatMonitor {
   private volatile boolean stopped;
 
   HeartbeatMonitor(
-      Heartbeat heartbeat, Scheduler scheduler, @Nullable LinkActivity activity, Link link) {
+      Heartbeat heartbeat,
+      Scheduler scheduler,
+      LongSupplier clock,
+      @Nullable LinkActivity activity,
+      Supplier<String> name,
+      Link link) {
+    this.clock = clock;
+    this.name = name;
     this.heartbeat = heartbeat;
     this.mode = heartbeat.mode();
     this.intervalMs = heartbeat.interval().toMillis();
@@ -100,6 +112,7 @@ final class HeartbeatMonitor {
 
   /** Starts watching; call when the WebSocket opened. */
   void start() {
+    if (activity != null) readsAtStart = activity.reads();
     if (!enabled()) return;
     next =
         scheduler.scheduleDirect(
@@ -144,13 +157,15 @@ final class HeartbeatMonitor {
   }
 
   /**
-   * Whether anything arrived since {@code since}: a frame, or (counted below OkHttp) bytes, which
-   * for a protocol heartbeat include pongs.
+   * Whether anything arrived since {@link #start}: a frame or, for a protocol heartbeat whose pongs
+   * only show as bytes, any read (counted without clocks, so a clock step cannot hide it).
    */
-  boolean sawLifeSince(long since) {
+  boolean sawLife() {
     if (anyFrame) return true;
-    if (mode == Heartbeat.Mode.PROTOCOL && !counted) return true; // OkHttp vouches for pongs
-    return lifeFromBytes() > since;
+    if (mode != Heartbeat.Mode.PROTOCOL) return false;
+    LinkActivity bytes = activity;
+    if (!counted || bytes == null) return true; // OkHttp's own pong check vouches for the link
+    return bytes.reads() > readsAtStart;
   }
 
   private long lifeFromBytes() {
@@ -160,7 +175,7 @@ final class HeartbeatMonitor {
   }
 
   private long now() {
-    return scheduler.now(TimeUnit.MILLISECONDS);
+    return clock.getAsLong();
   }
 
   private void check() {
@@ -247,7 +262,18 @@ final class HeartbeatMonitor {
 
   private void sendPing(long now) {
     long ahead = link.queueSize();
-    Message ping = heartbeat.newPing();
+    Message ping;
+    try {
+      ping = heartbeat.newPing();
+    } catch (RuntimeException e) {
+      // No ping to send: the link must prove itself with other traffic within the timeout.
+      UserCode.report(name.get(), "the heartbeat's ping supplier (no ping sent)", e);
+      awaitingPong = true;
+      pingSentAt = now;
+      pingLeftQueueAt = now;
+      rttMeasured = true;
+      return;
+    }
     awaitingPong = true;
     pingSentAt = now;
     rttMeasured = false;

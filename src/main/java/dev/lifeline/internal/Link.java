@@ -6,15 +6,10 @@ import dev.lifeline.Message;
 import dev.lifeline.ServerClosedException;
 import dev.lifeline.Session;
 import io.reactivex.rxjava3.core.Observable;
-import io.reactivex.rxjava3.core.Scheduler;
-import io.reactivex.rxjava3.disposables.Disposable;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.Collections;
-import java.util.Iterator;
-import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.LongSupplier;
 import okhttp3.Response;
 import okhttp3.WebSocket;
 import okhttp3.WebSocketListener;
@@ -27,61 +22,113 @@ import org.slf4j.LoggerFactory;
  * One connection attempt and, if it opens, the connection: OkHttp's listener for one {@link
  * WebSocket}, the {@link Session} handed to the ready hook, and what the heartbeat watches.
  *
- * <p>OkHttp's callbacks become events on the socket's serial loop, except inbound messages, which
- * go straight from the reader thread to subscribers (no hop on the hot path). Once the loop has
- * ended this link ({@link #ended}), its callbacks are ignored: a late callback from an earlier
- * attempt never touches the current connection.
+ * <p>OkHttp's callbacks become events on the socket's loop ({@link Events}), except inbound
+ * messages, which go from the reader thread to subscribers with no hop. Once the loop has ended
+ * this link ({@link #finish}), its inbound messages are ignored: a late callback from an earlier
+ * attempt never reaches subscribers; the loop recognises its other callbacks as stale.
+ *
+ * <p>Everything a subscriber does on the reader thread counts as life for the heartbeat, from the
+ * pong matcher to the last observer: that silence is the application's, not the network's.
  */
 final class Link extends WebSocketListener implements Session, HeartbeatMonitor.Link {
   private static final Logger log = LoggerFactory.getLogger("dev.lifeline.ReconnectingSocket");
 
-  final RealReconnectingSocket socket;
+  /** How a link talks back to the socket's loop. */
+  interface Events {
+    String name();
+
+    /** OkHttp thread: the upgrade succeeded. */
+    void opened(Link link, Response response);
+
+    /** Any thread: the connection or attempt is over for {@code cause}. */
+    void ended(Link link, Throwable cause);
+
+    /** Reader thread: the first inbound frame after the connection was up for stableAfter. */
+    void lifeAfterStable(Link link);
+
+    /** Turns OkHttp's failure report into the exception users see. */
+    Throwable describeFailure(Throwable t, @Nullable Response response);
+
+    /** Reader thread: an application pong measured this round trip. */
+    void roundTrip(Duration rtt);
+  }
+
   final int attempt;
   final HeartbeatMonitor monitor;
+  final Outbound.Lane lane;
+  private final Events events;
+  private final Outbound outbound;
+  private final Inbound inbound;
+  private final @Nullable Replies replies;
   private final Heartbeat heartbeat;
   private final boolean matchPongs;
-  private final SerialEmitter<Message> sessionMessages = new SerialEmitter<>();
+  private final Broadcast<Message> sessionMessages;
   private final AtomicReference<Throwable> killedBy = new AtomicReference<>();
+  private final @Nullable LinkActivity activity;
 
-  // Written by the socket's loop; read by OkHttp's threads.
-  volatile @Nullable WebSocket webSocket;
-  volatile boolean ended;
-  volatile boolean healthPending;
-
-  // Guarded by the socket's send lock: who waits for a message to leave OkHttp's queue, and the
-  // bytes enqueued since the first of them started waiting.
-  private final List<WrittenWaiter> writtenWaiters = new ArrayList<>();
-  private long watchedBytes;
-
-  // Guarded by the send lock: a lower bound on the bytes OkHttp's queue can still take under the
-  // high-water mark. Set from queueSize() when the socket last asked, less what was enqueued since
-  // (counted by upper bound); the queue can only have shrunk meanwhile, as only we add to it.
-  long knownRoom;
-
-  // Loop-confined.
-  boolean opened;
-  boolean ready;
-  long openedAt;
-  @Nullable Response handshake;
-  Disposable hook = Disposable.disposed();
+  // Written once by the loop before OkHttp can call back; read by OkHttp's threads.
+  private volatile @Nullable WebSocket webSocket;
+  private volatile boolean ended;
+  private volatile boolean healthPending;
+  private volatile @Nullable Response handshake;
 
   Link(
-      RealReconnectingSocket socket,
+      Events events,
       int attempt,
-      Heartbeat heartbeat,
-      Scheduler scheduler,
-      @Nullable LinkActivity activity) {
-    this.socket = socket;
+      Config config,
+      Outbound outbound,
+      Inbound inbound,
+      @Nullable Replies replies,
+      @Nullable LinkActivity activity,
+      LongSupplier clock) {
+    this.events = events;
     this.attempt = attempt;
-    this.heartbeat = heartbeat;
+    this.outbound = outbound;
+    this.inbound = inbound;
+    this.replies = replies;
+    this.activity = activity;
+    this.heartbeat = config.heartbeat();
     this.matchPongs = heartbeat.mode() == Heartbeat.Mode.APPLICATION;
-    this.monitor = new HeartbeatMonitor(heartbeat, scheduler, activity, this);
+    this.lane = outbound.lane(this);
+    this.sessionMessages = Broadcast.create(events::name, "Session.messages() subscriber");
+    this.monitor =
+        new HeartbeatMonitor(heartbeat, config.scheduler(), clock, activity, events::name, this);
+  }
+
+  /** Loop: the WebSocket OkHttp made for this attempt. */
+  void start(WebSocket ws) {
+    this.webSocket = ws;
+    if (killedBy.get() != null || ended) ws.cancel();
+  }
+
+  /** Loop: keeps the handshake for the ready hook's {@link #handshake()}. */
+  void keepHandshake(Response response) {
+    this.handshake = response;
+  }
+
+  /**
+   * Loop: from now on, the next inbound frame tells the loop the connection is healthy; with a
+   * protocol heartbeat, whose pongs never reach the listener, so do the next bytes read.
+   */
+  void awaitLife() {
+    healthPending = true;
+    LinkActivity bytes = activity;
+    if (bytes != null && heartbeat.mode() == Heartbeat.Mode.PROTOCOL) {
+      bytes.onNextRead(this::lifeSeen);
+    }
+  }
+
+  private void lifeSeen() {
+    if (healthPending && !ended) {
+      healthPending = false;
+      events.lifeAfterStable(this);
+    }
   }
 
   /**
    * Ends this connection from our side with {@code cause}: the first caller wins, cancels the
-   * WebSocket (no graceful close: on a dead link that waits up to a minute) and so makes OkHttp's
-   * own failure report carry {@code cause}.
+   * WebSocket (no graceful close: on a dead link that waits up to a minute), and from then on
+   * nothing more is written to it.
    */
   boolean kill(Throwable cause) {
     if (!killedBy.compareAndSet(null, cause)) return false;
@@ -90,64 +137,33 @@ final class Link extends WebSocketListener implements Session, HeartbeatMonitor.
     return true;
   }
 
-  /**
-   * Completes the session's message stream and fails what still waits to be written; the loop calls
-   * this when it ends the link for {@code cause}.
-   */
-  void finish(Throwable cause) {
+  /** Loop: closes gracefully (OkHttp writes what it has queued first). */
+  void closeGracefully(int code, String reason) {
+    WebSocket ws = webSocket;
+    if (ws != null) ws.close(code, reason);
+  }
+
+  /** Loop: the loop is done with this link; stops the heartbeat and the session's stream. */
+  void finish() {
     ended = true;
     monitor.stop();
-    hook.dispose();
     sessionMessages.onComplete();
-    List<WrittenWaiter> lost;
-    synchronized (socket.sendLock()) {
-      lost = new ArrayList<>(writtenWaiters);
-      writtenWaiters.clear();
-    }
-    for (WrittenWaiter w : lost) w.lost(cause);
   }
 
-  /** Holding the send lock: starts counting for {@code waiter}, whose message was just sent. */
-  void watchWritten(WrittenWaiter waiter) {
-    if (writtenWaiters.isEmpty()) watchedBytes = 0;
-    waiter.base = watchedBytes;
-    writtenWaiters.add(waiter);
-  }
-
-  /** Holding the send lock. */
-  void unwatchWritten(WrittenWaiter waiter) {
-    writtenWaiters.remove(waiter);
-  }
-
-  /** Holding the send lock: payload bytes enqueued since the count stood at {@code base}. */
-  long bytesEnqueuedSince(long base) {
-    return watchedBytes - base;
-  }
-
-  /** Holding the send lock: removes and returns the waiters whose message has left the queue. */
-  List<WrittenWaiter> takeWritten() {
-    if (writtenWaiters.isEmpty()) return Collections.emptyList();
-    List<WrittenWaiter> done = new ArrayList<>();
-    for (Iterator<WrittenWaiter> it = writtenWaiters.iterator(); it.hasNext(); ) {
-      WrittenWaiter w = it.next();
-      if (w.isWritten()) {
-        it.remove();
-        done.add(w);
-      }
-    }
-    return done;
-  }
-
-  /** Holding the send lock. */
-  boolean awaitsWrites() {
-    return !writtenWaiters.isEmpty();
+  /** Holding the send lock: hands {@code message} to OkHttp; false once ended or killed. */
+  boolean write(Message message) {
+    WebSocket ws = webSocket;
+    if (ended || ws == null || killedBy.get() != null) return false;
+    return message instanceof Message.Text t
+        ? ws.send(t.text())
+        : ws.send(((Message.Binary) message).bytes());
   }
 
   // --- OkHttp callbacks ---------------------------------------------------------------------
 
   @Override
   public void onOpen(WebSocket webSocket, Response response) {
-    socket.submit(() -> socket.opened(this, response));
+    events.opened(this, response);
   }
 
   @Override
@@ -162,46 +178,56 @@ final class Link extends WebSocketListener implements Session, HeartbeatMonitor.
 
   private void receive(Message message) {
     monitor.onFrame();
-    if (healthPending) {
-      healthPending = false;
-      socket.submit(() -> socket.checkHealthy(this));
-    }
-    if (matchPongs && heartbeat.isPong(message)) {
-      monitor.onPong();
-      return;
-    }
-    if (socket.consumeReply(message)) return;
-    if (log.isTraceEnabled()) log.trace("{} received {}", socket.name(), describe(message));
+    if (healthPending) lifeSeen();
     monitor.setDelivering(true);
     try {
-      socket.deliver(message);
-      if (sessionMessages.hasObservers()) sessionMessages.onNext(message);
+      if (matchPongs && isPong(message)) {
+        monitor.onPong();
+        return;
+      }
+      if (replies != null && replies.consume(message)) return;
+      if (log.isTraceEnabled()) log.trace("{} received {}", events.name(), describe(message));
+      inbound.deliver(message, sessionMessages);
     } finally {
       monitor.setDelivering(false);
+    }
+  }
+
+  private boolean isPong(Message message) {
+    try {
+      return heartbeat.isPong(message);
+    } catch (RuntimeException e) {
+      UserCode.report(events.name(), "the heartbeat's isPong (the message is delivered)", e);
+      return false;
     }
   }
 
   @Override
   public void onClosing(WebSocket webSocket, int code, String reason) {
     // OkHttp does not answer the server's close frame for us; until we do, the connection lingers.
-    try {
-      webSocket.close(isSendableCloseCode(code) ? code : 1000, null);
-    } catch (IllegalArgumentException ignored) {
-      webSocket.close(1000, null);
+    // With messages still in OkHttp's queue, cancel instead: after its close frame the server
+    // would not process them, and the outbox sends them again on the next connection.
+    if (outbound.follows(lane) && webSocket.queueSize() > 0) {
+      webSocket.cancel();
+    } else {
+      try {
+        webSocket.close(isSendableCloseCode(code) ? code : 1000, null);
+      } catch (IllegalArgumentException ignored) {
+        webSocket.close(1000, null);
+      }
     }
-    socket.submit(() -> socket.linkEnded(this, new ServerClosedException(code, reason)));
+    events.ended(this, new ServerClosedException(code, reason));
   }
 
   @Override
   public void onClosed(WebSocket webSocket, int code, String reason) {
-    socket.submit(() -> socket.linkEnded(this, new ServerClosedException(code, reason)));
+    events.ended(this, new ServerClosedException(code, reason));
   }
 
   @Override
-  public void onFailure(WebSocket webSocket, Throwable t, Response response) {
+  public void onFailure(WebSocket webSocket, Throwable t, @Nullable Response response) {
     Throwable ours = killedBy.get();
-    Throwable cause = ours != null ? ours : socket.describeFailure(t, response);
-    socket.submit(() -> socket.linkEnded(this, cause));
+    events.ended(this, ours != null ? ours : events.describeFailure(t, response));
   }
 
   // --- Session -------------------------------------------------------------------------------
@@ -214,40 +240,17 @@ final class Link extends WebSocketListener implements Session, HeartbeatMonitor.
 
   @Override
   public boolean send(String text) {
-    synchronized (socket.sendLock()) {
-      return sendNow(Message.text(text));
-    }
+    return outbound.sendOn(lane, Message.text(text));
   }
 
   @Override
   public boolean send(ByteString bytes) {
-    synchronized (socket.sendLock()) {
-      return sendNow(Message.binary(bytes));
-    }
+    return outbound.sendOn(lane, Message.binary(bytes));
   }
 
   @Override
   public Observable<Message> messages() {
-    return sessionMessages.subject().hide();
-  }
-
-  /**
-   * Holding the send lock: hands {@code message} to OkHttp; false if this connection has ended or
-   * OkHttp refused it. Every message Lifeline sends goes through here, so that a thread's messages
-   * keep their order and written-waiters see every byte enqueued after theirs.
-   */
-  boolean sendNow(Message message) {
-    WebSocket ws = webSocket;
-    if (ended || ws == null) return false;
-    boolean accepted =
-        message instanceof Message.Text t
-            ? ws.send(t.text())
-            : ws.send(((Message.Binary) message).bytes());
-    if (accepted) {
-      knownRoom -= RealReconnectingSocket.upperBound(message);
-      if (!writtenWaiters.isEmpty()) watchedBytes += message.sizeInBytes();
-    }
-    return accepted;
+    return sessionMessages.hide();
   }
 
   // --- HeartbeatMonitor.Link -------------------------------------------------------------------
@@ -260,20 +263,18 @@ final class Link extends WebSocketListener implements Session, HeartbeatMonitor.
 
   @Override
   public boolean sendPing(Message ping) {
-    if (log.isDebugEnabled()) log.debug("{} heartbeat ping", socket.name());
-    synchronized (socket.sendLock()) {
-      return sendNow(ping);
-    }
+    if (log.isDebugEnabled()) log.debug("{} heartbeat ping", events.name());
+    return outbound.ping(lane, ping);
   }
 
   @Override
   public void dead(HeartbeatTimeoutException cause) {
-    if (kill(cause)) socket.submit(() -> socket.linkEnded(this, cause));
+    if (kill(cause)) events.ended(this, cause);
   }
 
   @Override
   public void roundTrip(Duration rtt) {
-    socket.roundTrip(rtt);
+    events.roundTrip(rtt);
   }
 
   private static boolean isSendableCloseCode(int code) {

@@ -1,6 +1,7 @@
 package dev.lifeline.internal;
 
 import java.util.function.LongSupplier;
+import org.jspecify.annotations.Nullable;
 
 /**
  * What a socket's TCP connections are doing, counted below OkHttp by {@link CountingSocketFactory}:
@@ -23,21 +24,48 @@ public final class LinkActivity {
   private volatile long lastReadAt = Long.MIN_VALUE;
   private volatile long lastBulkReadAt = Long.MIN_VALUE;
   private volatile long bytesWritten;
+  private volatile long reads; // read calls that returned bytes: "anything since" without clocks
+  private volatile @Nullable Runnable onWritten;
+  private volatile @Nullable Runnable onNextRead;
 
   /** Creates activity stamped with {@code clock} (milliseconds). */
   public LinkActivity(LongSupplier clock) {
     this.clock = clock;
   }
 
+  /** Runs {@code listener} on the writer thread after bytes were written. */
+  void onWritten(Runnable listener) {
+    this.onWritten = listener;
+  }
+
+  /** Runs {@code listener} once, on the reader thread, after the next read that returns bytes. */
+  void onNextRead(Runnable listener) {
+    this.onNextRead = listener;
+  }
+
+  @SuppressWarnings("NonAtomicVolatileUpdate") // one reader thread per socket at a time
   void onRead(int bytes) {
+    reads++;
     long now = clock.getAsLong();
     lastReadAt = now;
     if (bytes >= BULK_READ_BYTES) lastBulkReadAt = now;
+    Runnable listener = onNextRead;
+    if (listener != null) {
+      onNextRead = null;
+      listener.run();
+    }
   }
 
   @SuppressWarnings("NonAtomicVolatileUpdate") // one writer thread per socket at a time
   void onWrite(int bytes) {
     bytesWritten += bytes;
+    Runnable listener = onWritten;
+    if (listener != null) listener.run();
+  }
+
+  /** How many reads have returned bytes so far; compare two values to learn of life between. */
+  long reads() {
+    return reads;
   }
 
   /** When any bytes last arrived, or {@link Long#MIN_VALUE}. */

@@ -8,44 +8,46 @@ import org.jspecify.annotations.Nullable;
 
 /**
  * A message sent with an acknowledgement, waiting for the reply with its correlation id. Removing
- * it from the socket's table of pending replies is what decides who completes it: the reply, its
- * timeout, a give-up or close.
+ * it from {@link Replies}' table is what decides who completes it: the reply, its timeout, a
+ * failure to send it, a give-up or close.
  */
 final class PendingReply implements SendTracker {
   final String id;
   final Message message;
   final long size;
-  final long sequence; // send order, for retransmission in the same order
   final SingleEmitter<Message> emitter;
+  private final Replies replies;
   volatile Disposable timeout = Disposable.disposed();
 
-  private final RealReconnectingSocket socket;
-
-  /** The connection it was last handed to, or null while queued. Guarded by the send lock. */
+  // Guarded by the send lock: the connection it was last handed to (null while queued), and when.
   @Nullable Link sentOn;
+  long sentSeq;
 
   PendingReply(
-      String id,
-      Message message,
-      long size,
-      long sequence,
-      SingleEmitter<Message> emitter,
-      RealReconnectingSocket socket) {
+      String id, Message message, long size, SingleEmitter<Message> emitter, Replies replies) {
     this.id = id;
     this.message = message;
     this.size = size;
-    this.sequence = sequence;
     this.emitter = emitter;
-    this.socket = socket;
+    this.replies = replies;
   }
 
   @Override
-  public void sent(Link link) {
+  public void sent(Link link, long seq) {
     sentOn = link;
+    sentSeq = seq;
   }
+
+  /** Holding the send lock: back in the outbox, to be sent again. */
+  void unsent() {
+    sentOn = null;
+  }
+
+  @Override
+  public void written() {} // written is not answered: it goes on waiting for its reply
 
   @Override
   public void notSent(LifelineException reason) {
-    socket.failReply(this, reason);
+    replies.fail(this, reason);
   }
 }

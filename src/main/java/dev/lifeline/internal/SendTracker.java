@@ -2,11 +2,21 @@ package dev.lifeline.internal;
 
 import dev.lifeline.LifelineException;
 
-/** Follows one message that someone is waiting on, from the outbox to OkHttp and beyond. */
+/**
+ * Follows one message someone waits on (a written-waiter, an acknowledged send) from the outbox to
+ * OkHttp's queue and out of it. {@link Outbound} calls exactly one of {@link #written} or {@link
+ * #notSent} for each time the message leaves its hands; {@link #sent} may come several times (a
+ * retransmission).
+ */
 interface SendTracker {
-  /** Called holding the send lock, right after the message was handed to {@code link}. */
-  void sent(Link link);
+  /**
+   * Holding the send lock: the message was handed to {@code link}, as hand-off number {@code seq}.
+   */
+  void sent(Link link, long seq);
 
-  /** The message will not be sent: it expired, or the socket gave up or closed. No lock held. */
+  /** The message has left OkHttp's queue: written to the network. No lock held. */
+  void written();
+
+  /** The message will not be sent, for {@code reason}. No lock held. */
   void notSent(LifelineException reason);
 }

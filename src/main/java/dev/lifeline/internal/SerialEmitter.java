@@ -1,31 +1,25 @@
 package dev.lifeline.internal;
 
-import io.reactivex.rxjava3.exceptions.Exceptions;
-import io.reactivex.rxjava3.subjects.PublishSubject;
-import io.reactivex.rxjava3.subjects.Subject;
+import io.reactivex.rxjava3.core.Observable;
 import java.util.Objects;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicIntegerFieldUpdater;
 import java.util.concurrent.atomic.AtomicReferenceFieldUpdater;
+import java.util.function.Supplier;
 import org.jspecify.annotations.Nullable;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
- * Emits into a {@link PublishSubject} from several threads without ever overlapping two calls, and
- * without holding a lock while subscribers run: a thread that finds another one emitting leaves its
- * value in a queue for that thread to deliver.
- *
- * <p>Unlike {@link Subject#toSerialized()}, an observer that throws from {@code onNext} (a broken
- * contract, but it happens) does not wedge the stream for everyone else: the exception is logged
- * and delivery goes on.
+ * Emits into a {@link Broadcast} from several threads without ever overlapping two calls, and
+ * without blocking or holding a lock while subscribers run: a thread that finds another one
+ * emitting leaves its value in a queue for that thread to deliver. For streams whose values come
+ * from anywhere and are rare (undelivered reports, round-trip times), where pushing back on the
+ * caller would be wrong.
  *
  * <p>The uncontended path is one compare-and-set and one decrement per value. The queue is made the
  * first time two threads meet (most streams never need one): a socket holds several emitters, and
  * thousands of idle sockets should not pay for empty queues.
  */
 final class SerialEmitter<T> {
-  private static final Logger log = LoggerFactory.getLogger("dev.lifeline.ReconnectingSocket");
   private static final Object COMPLETE = new Object();
 
   @SuppressWarnings("rawtypes") // a field updater cannot name SerialEmitter<T>
@@ -37,17 +31,17 @@ final class SerialEmitter<T> {
       AtomicReferenceFieldUpdater.newUpdater(
           SerialEmitter.class, ConcurrentLinkedQueue.class, "queue");
 
-  private final Subject<T> subject = PublishSubject.create();
+  private final Broadcast<T> stream;
   private volatile @Nullable ConcurrentLinkedQueue<Object> queue;
   private volatile int wip;
 
-  /** The stream subscribers see. */
-  Subject<T> subject() {
-    return subject;
+  SerialEmitter(Supplier<String> socketName, String what) {
+    this.stream = Broadcast.create(socketName, what);
   }
 
-  boolean hasObservers() {
-    return subject.hasObservers();
+  /** The stream subscribers see. */
+  Observable<T> stream() {
+    return stream;
   }
 
   void onNext(T value) {
@@ -61,16 +55,8 @@ final class SerialEmitter<T> {
     drain();
   }
 
-  void onError(Throwable error) {
-    enqueueTerminal(new Failure(error));
-  }
-
   void onComplete() {
-    enqueueTerminal(COMPLETE);
-  }
-
-  private void enqueueTerminal(Object terminal) {
-    queue().offer(terminal);
+    queue().offer(COMPLETE);
     if (WIP.getAndIncrement(this) != 0) return;
     drain();
   }
@@ -99,20 +85,10 @@ final class SerialEmitter<T> {
 
   @SuppressWarnings("unchecked")
   private void dispatch(Object o) {
-    try {
-      if (o == COMPLETE) {
-        subject.onComplete();
-      } else if (o instanceof Failure f) {
-        subject.onError(f.error);
-      } else {
-        subject.onNext((T) o);
-      }
-    } catch (Throwable t) {
-      Exceptions.throwIfFatal(t);
-      log.error(
-          "a subscriber threw from onNext/onError/onComplete; it broke the Observer contract", t);
+    if (o == COMPLETE) {
+      stream.onComplete();
+    } else {
+      stream.onNext((T) o); // each observer guarded by the Broadcast
     }
   }
-
-  private record Failure(Throwable error) {}
 }

@@ -5,7 +5,6 @@ import static java.time.Duration.ofSeconds;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.lifeline.Backoff;
-import dev.lifeline.ConnectionLostException;
 import dev.lifeline.Message;
 import dev.lifeline.Outbox;
 import dev.lifeline.OutboxExpiredException;
@@ -30,9 +29,11 @@ class WrittenTest {
     assertThat(fake.sent).hasSize(1);
 
     fake.queueSize = 100; // the message ahead is out; ours is still queued
+    h.activity.onWrite(1_000);
     h.advance(ofMillis(10));
     written.assertNotComplete();
     fake.queueSize = 0;
+    h.activity.onWrite(100);
     h.advance(ofMillis(10));
     written.assertComplete();
   }
@@ -48,6 +49,7 @@ class WrittenTest {
     written.assertNotComplete();
 
     fake.queueSize = 18; // OkHttp wrote "first"; only the later message remains
+    h.activity.onWrite(5);
     h.advance(ofMillis(10));
     written.assertComplete();
   }
@@ -64,14 +66,34 @@ class WrittenTest {
   }
 
   @Test
-  void failsWhenTheConnectionEndsBeforeTheMessageLeftTheQueue() {
+  void aMessageTheDeadConnectionNeverWroteIsSentAgainAndCompletesWhenWritten() {
     FakeWebSockets.FakeSocket fake = h.connected();
     fake.queueGrows = true;
     TestObserver<Void> written = h.socket.sendWritten(Message.text("stuck")).test();
-    fake.drop();
-    written.assertError(ConnectionLostException.class);
+    fake.drop(); // still in OkHttp's queue: never written
+    written.assertNotComplete().assertNoErrors();
     h.advance(h.waiting().delay());
-    assertThat(h.fakes.last().open().sent).as("not resent: at most once").isEmpty();
+    FakeWebSockets.FakeSocket next = h.fakes.last();
+    next.queueGrows = true;
+    next.open();
+    assertThat(next.sentTexts()).containsExactly("stuck");
+    h.advance(ofMillis(10));
+    written.assertNotComplete();
+    next.writeAll();
+    h.advance(ofMillis(10));
+    written.assertComplete();
+  }
+
+  @Test
+  void aMessageTheDeadConnectionWroteIsNotSentAgain() {
+    FakeWebSockets.FakeSocket fake = h.connected();
+    fake.queueGrows = true;
+    TestObserver<Void> written = h.socket.sendWritten(Message.text("out")).test();
+    fake.writeAll();
+    fake.drop(); // before the drain heard of the write
+    h.advance(h.waiting().delay());
+    written.assertComplete();
+    assertThat(h.fakes.last().open().sent).as("written once: at most once").isEmpty();
   }
 
   @Test

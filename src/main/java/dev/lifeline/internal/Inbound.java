@@ -1,0 +1,86 @@
+package dev.lifeline.internal;
+
+import dev.lifeline.GaveUpException;
+import dev.lifeline.Message;
+import io.reactivex.rxjava3.core.Observable;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.Supplier;
+
+/**
+ * The socket's inbound message stream, across connections and episodes.
+ *
+ * <p>Reader threads take turns: one delivers at a time, and a reader that finds another one still
+ * inside a subscriber (an earlier connection's reader, after a reconnect) <b>waits</b> for it
+ * instead of queueing, so it stops reading from its own connection and TCP pushes back on the
+ * server, as on a single connection. The waiting reader's connection counts the wait as life (the
+ * caller marks it delivering). Terminal signals from the socket's loop never wait: they are left
+ * for whoever holds the turn, or delivered at once when nobody does.
+ *
+ * <p>A give-up ends the current stream with its error and starts a fresh one for the next {@code
+ * connect()}; subscribers reach the current one through {@link #view}.
+ */
+final class Inbound {
+  private final ReentrantLock turn = new ReentrantLock();
+  private final ConcurrentLinkedQueue<Runnable> terminals = new ConcurrentLinkedQueue<>();
+  private final Supplier<String> name;
+  private final Observable<Message> view;
+  private volatile Broadcast<Message> stream;
+
+  Inbound(Supplier<String> name) {
+    this.name = name;
+    this.stream = Broadcast.create(name, "messages() subscriber");
+    this.view = Observable.defer(() -> stream);
+  }
+
+  Observable<Message> view() {
+    return view;
+  }
+
+  /**
+   * Reader thread: delivers {@code message} to the socket's subscribers, then to {@code session}'s
+   * (the ready hook's stream of this connection), waiting for the turn first.
+   */
+  void deliver(Message message, Broadcast<Message> session) {
+    turn.lock();
+    try {
+      stream.onNext(message);
+      if (session.hasObservers()) session.onNext(message);
+    } finally {
+      turn.unlock();
+    }
+    if (!terminals.isEmpty()) flushTerminals();
+  }
+
+  /**
+   * Loop: later subscribers join a fresh stream from now on; returns the signal that ends the
+   * current one with {@code reason}, for the loop to run after its bookkeeping.
+   */
+  Runnable gaveUp(GaveUpException reason) {
+    Broadcast<Message> failed = stream;
+    stream = Broadcast.create(name, "messages() subscriber");
+    return () -> terminate(() -> failed.onError(reason));
+  }
+
+  /** Loop: the signal that completes the stream for good. */
+  Runnable complete() {
+    Broadcast<Message> last = stream;
+    return () -> terminate(last::onComplete);
+  }
+
+  private void terminate(Runnable signal) {
+    terminals.add(signal);
+    flushTerminals();
+  }
+
+  private void flushTerminals() {
+    while (!terminals.isEmpty() && turn.tryLock()) {
+      try {
+        Runnable next;
+        while ((next = terminals.poll()) != null) next.run();
+      } finally {
+        turn.unlock();
+      }
+    }
+  }
+}
