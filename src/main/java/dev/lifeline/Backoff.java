@@ -152,19 +152,31 @@ public final class Backoff implements RetryPolicy {
    */
   public Duration baseDelay(int attempt) {
     if (attempt < 1) throw new IllegalArgumentException("attempt < 1: " + attempt);
-    double nanos = initialDelay.toNanos() * Math.pow(multiplier, attempt - 1);
-    double cap = maxDelay.toNanos();
-    return Duration.ofNanos(
-        (long) Math.min(nanos, cap)); // NaN/infinity can't occur: multiplier <= 100
+    // In seconds as doubles: a cap of centuries must not overflow nanoseconds (Long.MAX_VALUE ns is
+    // 292 years). Infinity (a long outage with a large multiplier) is capped like any other.
+    double seconds = toSeconds(initialDelay) * Math.pow(multiplier, attempt - 1);
+    double cap = toSeconds(maxDelay);
+    return ofSeconds(Math.min(seconds, cap));
   }
 
   @Override
   public Optional<Duration> nextDelay(RetryContext context) {
     if (context.attempt() > maxAttempts) return Optional.empty();
-    long base = baseDelay(context.attempt()).toNanos();
+    double base = toSeconds(baseDelay(context.attempt()));
     double spread = context.attempt() == 1 ? Math.min(1.0, 2.0 * jitter) : jitter;
     double u = spread == 0.0 ? 0.0 : context.random().nextDouble();
-    return Optional.of(Duration.ofNanos((long) (base * (1.0 - spread * u))));
+    return Optional.of(ofSeconds(base * (1.0 - spread * u)));
+  }
+
+  private static double toSeconds(Duration d) {
+    return d.getSeconds() + d.getNano() / 1e9;
+  }
+
+  /** {@code seconds} as a Duration, exact to the nanosecond below 292 years. */
+  private static Duration ofSeconds(double seconds) {
+    if (seconds < 9.2e9) return Duration.ofNanos((long) (seconds * 1e9));
+    long whole = (long) Math.min(seconds, (double) Long.MAX_VALUE / 2);
+    return Duration.ofSeconds(whole);
   }
 
   @Override

@@ -57,8 +57,11 @@ import org.jspecify.annotations.Nullable;
  * it is {@link SendResult#QUEUED} in a bounded {@link Outbox} and sent in order when a connection
  * is ready (after its ready hook) and OkHttp's queue is below the {@linkplain Builder#highWaterMark
  * high-water mark}. A queued message that expires, or is still waiting when the socket gives up or
- * closes, is reported on {@link #undelivered()}. "Sent" means "handed to OkHttp": a message written
- * to a connection that then dies is lost (at most once).
+ * closes, is reported on {@link #undelivered()}. A queued message the outbox handed to a connection
+ * that died before OkHttp wrote it goes back to the front of the outbox and is sent again on the
+ * next connection, before anything newer. "Sent" means "handed to OkHttp": a message OkHttp wrote
+ * to a connection that then died is lost (at most once), and so is a {@code SENT} message still in
+ * OkHttp's queue when its connection dies.
  *
  * <pre>{@code
  * ReconnectingSocket socket = ReconnectingSocket.builder("wss://example.com/feed")
@@ -199,8 +202,9 @@ public interface ReconnectingSocket extends AutoCloseable {
    *   <li>{@link SendResult#QUEUED}: held in the outbox (not connected, queue above the high-water
    *       mark, or earlier messages waiting); a queued message that is never sent is reported on
    *       {@link #undelivered()};
-   *   <li>{@code REJECTED_*}: not taken, and not reported again: the outbox is full, the message is
-   *       larger than OkHttp can send (16 MiB), or the socket is closed.
+   *   <li>{@code REJECTED_*}: not taken, and not reported again (logged at DEBUG): the outbox is
+   *       full, the message is larger than OkHttp can send (16 MiB) or, when it would have to wait,
+   *       than the whole outbox, or the socket is closed.
    * </ul>
    */
   SendResult send(String text);
@@ -217,11 +221,13 @@ public interface ReconnectingSocket extends AutoCloseable {
    * bufferedAmount} going down. <b>Not proof of receipt</b>: the bytes may still be in the kernel
    * or in flight when the connection dies. Use it to pace a producer.
    *
-   * <p>A queued message completes once a connection has taken it and written it. Fails with {@link
-   * ConnectionLostException} if the connection ends first (the message is not resent), with the
-   * outbox's reasons ({@link OutboxExpiredException}, the {@link GaveUpException}, {@link
-   * SocketClosedException}) if it never leaves the outbox, or with {@link SendRejectedException}.
-   * Completes on the thread that processes the socket's events, usually the scheduler's.
+   * <p>A queued message completes once a connection has taken it and written it. If the connection
+   * dies while the message is still in OkHttp's queue (never written), it goes back to the front of
+   * the outbox and is sent again on the next connection, so this still completes only when it is
+   * written. Fails with the outbox's reasons ({@link OutboxExpiredException}, {@link
+   * OutboxOverflowException}, the {@link GaveUpException}, {@link SocketClosedException}) if it is
+   * never written, or with {@link SendRejectedException}. Completes on the scheduler's thread (the
+   * drain that saw it leave OkHttp's queue); an observer that throws is logged and changes nothing.
    */
   Completable sendWritten(Message message);
 

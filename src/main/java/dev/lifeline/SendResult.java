@@ -20,7 +20,10 @@ public enum SendResult {
   QUEUED,
   /** Refused: the outbox is at its message or byte limit (and its policy is to refuse new ones). */
   REJECTED_OUTBOX_FULL,
-  /** Refused: larger than OkHttp can ever send (16 MiB); retrying cannot help. */
+  /**
+   * Refused: larger than OkHttp can ever send (16 MiB), or, when it would have to wait in the
+   * outbox, larger than the outbox's byte limit; retrying cannot help.
+   */
   REJECTED_TOO_LARGE,
   /** Refused: the socket is closed. */
   REJECTED_CLOSED;

@@ -79,7 +79,7 @@ final class Broadcast<T> extends Observable<T> {
     if (!UserCode.run(name.get(), what + " onSubscribe", () -> observer.onSubscribe(inner))) return;
     if (replay) {
       synchronized (this) {
-        if (terminal == null && latest != null) inner.enqueue(latest);
+        if (latest != null) inner.enqueue(latest); // after a terminal too: Closed, then complete
         if (terminal != null) inner.enqueue(terminal);
         else add(inner);
       }

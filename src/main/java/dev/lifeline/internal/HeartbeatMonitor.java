@@ -304,7 +304,8 @@ final class HeartbeatMonitor {
   }
 
   private void schedule(long delayMs) {
-    next = scheduler.scheduleDirect(this::check, delayMs, TimeUnit.MILLISECONDS);
+    long max = Durations.MAX_TIMER.toMillis(); // a huge interval stands for "never", no overflow
+    next = scheduler.scheduleDirect(this::check, Math.min(delayMs, max), TimeUnit.MILLISECONDS);
     if (stopped) next.dispose();
   }
 

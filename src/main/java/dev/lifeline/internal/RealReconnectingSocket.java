@@ -373,7 +373,7 @@ public final class RealReconnectingSocket
   }
 
   private enum Exit {
-    /** Dead or to be declared dead: cancel it; what it did not write goes out again later. */
+    /** Over, by OkHttp's report or our kill: what it did not write goes out again later. */
     FAILED,
     /** disconnect(): close with 1000; OkHttp writes what it has queued first. */
     GRACEFUL,
@@ -384,10 +384,7 @@ public final class RealReconnectingSocket
   /** Ends {@code link} the way the transition says, with {@code cause}. */
   private void release(Link link, boolean opened, Exit exit, LifelineException cause) {
     switch (exit) {
-      case FAILED -> {
-        link.kill(cause);
-        outbound.ended(link.lane, signals);
-      }
+      case FAILED -> outbound.ended(link.lane, signals);
       case GRACEFUL -> {
         if (opened) {
           outbound.closing(link.lane);
@@ -500,6 +497,7 @@ public final class RealReconnectingSocket
       ws = webSockets.newWebSocket(request, link);
     } catch (RuntimeException e) {
       leave(IDLE);
+      link.kill(e);
       release(link, false, Exit.FAILED, new LifelineException("OkHttp refused the request", e));
       giveUp(new TerminalFailureException(retries, e));
       return;
@@ -534,10 +532,10 @@ public final class RealReconnectingSocket
       a.hook =
           hook.subscribe(
               () -> submit(() -> readyHookCompleted(link)),
-              e -> submit(() -> failCurrent(link, new ReadyHookException(e))));
+              e -> submit(() -> kill(link, new ReadyHookException(e))));
     } catch (Throwable t) {
       Exceptions.throwIfFatal(t);
-      failCurrent(link, new ReadyHookException(t));
+      kill(link, new ReadyHookException(t));
     }
   }
 
@@ -592,7 +590,14 @@ public final class RealReconnectingSocket
         a.opened
             ? "the ready hook to complete"
             : "the WebSocket upgrade (dispatcher queue, TCP, TLS, HTTP 101)";
-    failCurrent(link, new AttemptTimeoutException(config.attemptTimeout(), stage));
+    kill(link, new AttemptTimeoutException(config.attemptTimeout(), stage));
+  }
+
+  /** Ends the current attempt or connection from our side: cancelled, then failed. */
+  private void kill(Link link, LifelineException cause) {
+    if (!current(link)) return;
+    link.kill(cause);
+    failCurrent(link, cause);
   }
 
   @Override
