@@ -27,6 +27,10 @@ final class FakeWebSockets implements WebSocket.Factory {
 
   @Override
   public WebSocket newWebSocket(Request request, WebSocketListener listener) {
+    // As OkHttp's RealWebSocket does, synchronously.
+    if (!"GET".equals(request.method())) {
+      throw new IllegalArgumentException("Request must be GET: " + request.method());
+    }
     FakeSocket socket = new FakeSocket(request, listener, handshakeBytesTo);
     created.add(socket);
     return socket;
@@ -50,6 +54,13 @@ final class FakeWebSockets implements WebSocket.Factory {
     boolean cancelled;
     Integer closeCode;
     boolean accepting = true;
+
+    /**
+     * When true, {@link #cancel()} does not stop sends: like OkHttp, whose {@code send} keeps
+     * returning true after {@code cancel()} until the failure it causes has been processed. What is
+     * sent then is lost with the connection.
+     */
+    boolean sendsAfterCancel;
 
     /** When true, sends add their size to {@link #queueSize}, as OkHttp's queue does. */
     boolean queueGrows;
@@ -181,7 +192,7 @@ final class FakeWebSockets implements WebSocket.Factory {
 
     @Override
     public boolean send(String text) {
-      if (!accepting || cancelled || closeCode != null) return false;
+      if (!accepting || (cancelled && !sendsAfterCancel) || closeCode != null) return false;
       sent.add(text);
       grow(ByteString.encodeUtf8(text).size());
       return true;
@@ -189,7 +200,7 @@ final class FakeWebSockets implements WebSocket.Factory {
 
     @Override
     public boolean send(ByteString bytes) {
-      if (!accepting || cancelled || closeCode != null) return false;
+      if (!accepting || (cancelled && !sendsAfterCancel) || closeCode != null) return false;
       sent.add(bytes);
       grow(bytes.size());
       return true;

@@ -17,6 +17,12 @@ final class TrackingScheduler extends Scheduler {
   final TestScheduler clock = new TestScheduler();
   private final Set<Object> pending = ConcurrentHashMap.newKeySet();
 
+  /**
+   * Added to every {@code now()} reading, not to when tasks run: a wall clock stepped back (or
+   * forward) by NTP or a user, while delays keep running as scheduled.
+   */
+  volatile long offsetMillis;
+
   int pendingTasks() {
     return pending.size();
   }
@@ -29,13 +35,18 @@ final class TrackingScheduler extends Scheduler {
     clock.advanceTimeBy(ms, TimeUnit.MILLISECONDS);
   }
 
+  /** Steps {@code now()} by {@code d} (negative: back) without running or moving any task. */
+  void stepClock(Duration d) {
+    offsetMillis += d.toMillis();
+  }
+
   long nowMillis() {
-    return clock.now(TimeUnit.MILLISECONDS);
+    return now(TimeUnit.MILLISECONDS);
   }
 
   @Override
   public long now(TimeUnit unit) {
-    return clock.now(unit);
+    return clock.now(unit) + unit.convert(offsetMillis, TimeUnit.MILLISECONDS);
   }
 
   @Override
@@ -71,7 +82,7 @@ final class TrackingScheduler extends Scheduler {
 
       @Override
       public long now(TimeUnit unit) {
-        return delegate.now(unit);
+        return TrackingScheduler.this.now(unit);
       }
 
       @Override
