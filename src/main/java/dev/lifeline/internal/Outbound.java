@@ -10,7 +10,6 @@ import dev.lifeline.internal.OutboxQueue.Entry;
 import io.reactivex.rxjava3.core.Observable;
 import io.reactivex.rxjava3.disposables.Disposable;
 import java.time.Duration;
-import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
@@ -25,12 +24,14 @@ import org.slf4j.LoggerFactory;
  *
  * <p><b>Every message that leaves the outbox is resolved exactly once</b>, through {@link
  * #resolve}: written to a connection (its tracker completes), or reported with a reason (its
- * tracker fails, or a plain message goes to {@link #undelivered()}). A message the outbox hands to
- * a connection stays in that connection's {@link Lane} until OkHttp's queue has moved past it; if
- * the connection dies first, it goes back to the front of the outbox and is sent again on the next
- * one: OkHttp never wrote it, so this cannot duplicate it. Messages sent straight to a ready
- * connection with nobody waiting on them ({@link SendResult#SENT}) are not followed: handed to
- * OkHttp is their promise.
+ * tracker fails, or a plain message goes to {@link #undelivered()}). Every message handed to a
+ * connection, from the outbox or sent at once, stays in that connection's {@link Lane} until
+ * OkHttp's queue has moved past it; if the connection dies first, it goes back to the front of the
+ * outbox, in hand-off order, and is sent again on the next connection: OkHttp never wrote it, so
+ * this cannot duplicate it. What OkHttp wrote to a connection that then died is lost (at most
+ * once), unless it awaits an acknowledgement. A lane costs no allocation per message (parallel
+ * rings); what it holds is bounded by the high-water mark, and forgotten whenever the socket next
+ * looks at OkHttp's queue.
  *
  * <p><b>Flow control is event-driven.</b> OkHttp's queue has no callback, but every byte it writes
  * passes through the socket Lifeline counts ({@link LinkActivity}); while anything waits for room
@@ -71,18 +72,89 @@ final class Outbound {
     void submit(Runnable event);
   }
 
-  /** What was handed to a connection and is not known to have left its queue. */
-  private record Handed(Entry entry, long base, long seq, boolean forgotten) {
-    Handed(Entry entry, long base, long seq) {
-      this(entry, base, seq, false);
+  /**
+   * What one connection was handed and is not known to have written, oldest first, with no
+   * allocation per message: parallel rings of the item (the {@link Message} of a plain send, the
+   * {@link Entry} of a followed one, null once nobody wants it), the lane's byte count right after
+   * it (written once OkHttp's queue holds no more than the bytes enqueued after it), and its
+   * hand-off number.
+   */
+  private static final class Handoffs {
+    private Object[] items = new Object[16];
+    private long[] bases = new long[16];
+    private long[] seqs = new long[16];
+    private int head;
+    private int size;
+
+    boolean isEmpty() {
+      return size == 0;
+    }
+
+    int size() {
+      return size;
+    }
+
+    void add(Object item, long base, long seq) {
+      if (size == items.length) grow();
+      int i = (head + size) & (items.length - 1);
+      items[i] = item;
+      bases[i] = base;
+      seqs[i] = seq;
+      size++;
+    }
+
+    private void grow() {
+      int n = items.length;
+      Object[] newItems = new Object[n * 2];
+      long[] newBases = new long[n * 2];
+      long[] newSeqs = new long[n * 2];
+      for (int k = 0; k < size; k++) {
+        int i = (head + k) & (n - 1);
+        newItems[k] = items[i];
+        newBases[k] = bases[i];
+        newSeqs[k] = seqs[i];
+      }
+      items = newItems;
+      bases = newBases;
+      seqs = newSeqs;
+      head = 0;
+    }
+
+    @Nullable Object item(int k) {
+      return items[(head + k) & (items.length - 1)];
+    }
+
+    long base(int k) {
+      return bases[(head + k) & (items.length - 1)];
+    }
+
+    long seq(int k) {
+      return seqs[(head + k) & (items.length - 1)];
+    }
+
+    void forget(int k) {
+      items[(head + k) & (items.length - 1)] = null;
+    }
+
+    @Nullable Object pollFirst() {
+      Object item = items[head];
+      items[head] = null;
+      head = (head + 1) & (items.length - 1);
+      size--;
+      return item;
+    }
+
+    void clear() {
+      while (size > 0) pollFirst();
     }
   }
 
   /** The send side of one connection. Fields guarded by the enclosing {@link Outbound}. */
   static final class Lane {
     final Link link;
-    private @Nullable ArrayDeque<Handed> handed; // oldest first
-    private long watched; // exact bytes enqueued since the oldest of `handed` was
+    private @Nullable Handoffs handed; // made on the first send
+    private int awaited; // followed entries whose sender waits until they are written
+    private long watched; // exact bytes enqueued since `handed` was last empty
     private long knownRoom; // a lower bound on the room under the mark (see hasRoom)
     private long lastQueueSize = -1;
     private long lastBytesWritten;
@@ -92,7 +164,7 @@ final class Outbound {
       this.link = link;
     }
 
-    private boolean watching() {
+    private boolean holdsAny() {
       return handed != null && !handed.isEmpty();
     }
   }
@@ -198,7 +270,7 @@ final class Outbound {
    */
   boolean sendOn(Lane lane, Message message) {
     synchronized (this) {
-      return hasRoom(lane, message, -1) && write(lane, message);
+      return hasRoom(lane, message, -1) && writeRaw(lane, message);
     }
   }
 
@@ -206,34 +278,53 @@ final class Outbound {
   boolean ping(Lane lane, Message ping) {
     synchronized (this) {
       if (lane.link.queueSize() + ping.sizeInBytes() > OKHTTP_QUEUE_LIMIT) return false;
-      return write(lane, ping);
+      return writeRaw(lane, ping);
     }
   }
 
-  /** Holding the lock: hands an untracked message to OkHttp. */
+  /**
+   * Holding the lock: hands a message to OkHttp for this connection only (a ping, the ready hook's
+   * Session): counted, never sent again elsewhere.
+   */
+  private boolean writeRaw(Lane lane, Message message) {
+    if (!lane.link.write(message)) return false;
+    lane.knownRoom -= upperBound(message);
+    if (lane.holdsAny()) lane.watched += message.sizeInBytes();
+    return true;
+  }
+
+  /** Holding the lock: hands a plain send to OkHttp, followed until it has left the queue. */
   private boolean write(Lane lane, Message message) {
     if (!lane.link.write(message)) return false;
     lane.knownRoom -= upperBound(message);
-    if (lane.watching()) lane.watched += message.sizeInBytes();
+    follow(lane, message, message.sizeInBytes());
     return true;
   }
 
-  /** Holding the lock: hands an entry to OkHttp and follows it until it has left the queue. */
+  /** Holding the lock: hands an outbox entry, or a tracked send, to OkHttp and follows it. */
   private boolean handTo(Lane lane, Entry e) {
     if (!lane.link.write(e.message())) return false;
     lane.knownRoom -= upperBound(e.message());
-    ArrayDeque<Handed> handed = lane.handed;
-    if (handed == null) lane.handed = handed = new ArrayDeque<>();
-    if (handed.isEmpty()) {
-      lane.watched = 0;
-    } else {
-      lane.watched += e.size();
+    long seq = follow(lane, e, e.size());
+    SendTracker tracker = e.tracker();
+    if (tracker != null) {
+      tracker.sent(lane.link, seq);
+      if (tracker.waitsForWritten()) {
+        lane.awaited++;
+        wantsWrites = true;
+      }
     }
-    long seq = ++handoffs;
-    handed.addLast(new Handed(e, lane.watched, seq));
-    if (e.tracker() != null) e.tracker().sent(lane.link, seq);
-    wantsWrites = true;
     return true;
+  }
+
+  private long follow(Lane lane, Object item, long size) {
+    Handoffs handed = lane.handed;
+    if (handed == null) lane.handed = handed = new Handoffs();
+    if (handed.isEmpty()) lane.watched = 0;
+    lane.watched += size;
+    long seq = ++handoffs;
+    handed.add(item, lane.watched, seq);
+    return seq;
   }
 
   /**
@@ -247,6 +338,7 @@ final class Outbound {
     long queued = lane.link.queueSize();
     long room = highWaterMark - queued;
     lane.knownRoom = room;
+    dropWritten(lane, queued);
     if (queued == 0) return true;
     if (knownSize >= 0) return knownSize <= room;
     return upperBound(message) <= room || message.sizeInBytes() <= room;
@@ -303,7 +395,7 @@ final class Outbound {
         }
       }
       boolean waiting =
-          (lane != null && (!outbox.isEmpty() || lane.watching())) || anyWatching(closing);
+          (lane != null && (!outbox.isEmpty() || lane.awaited > 0)) || anyAwaited(closing);
       wantsWrites = waiting;
       poll = waiting && !countsBytes();
       settle &= waiting;
@@ -339,8 +431,8 @@ final class Outbound {
     }
   }
 
-  private static boolean anyWatching(List<Lane> lanes) {
-    for (Lane l : lanes) if (l.watching()) return true;
+  private static boolean anyAwaited(List<Lane> lanes) {
+    for (Lane l : lanes) if (l.awaited > 0) return true;
     return false;
   }
 
@@ -350,9 +442,9 @@ final class Outbound {
   }
 
   /**
-   * Holding the lock: moves what has left {@code lane}'s OkHttp queue into {@code written}; true if
-   * bytes were written since the last look but the queue did not move (OkHttp updates it just after
-   * a write: look again shortly).
+   * Holding the lock: moves the followed entries that have left {@code lane}'s OkHttp queue into
+   * {@code written}; true if bytes were written since the last look but the queue did not move
+   * (OkHttp updates it just after a write: look again shortly).
    */
   private boolean prune(Lane lane, List<Entry> written) {
     long queued = lane.link.queueSize();
@@ -361,20 +453,37 @@ final class Outbound {
     lane.lastQueueSize = queued;
     lane.lastBytesWritten = bytesOut;
     lane.knownRoom = highWaterMark - queued;
-    ArrayDeque<Handed> handed = lane.handed;
-    if (handed == null) return stale;
-    Handed h;
-    while ((h = handed.peekFirst()) != null && queued <= lane.watched - h.base()) {
-      handed.pollFirst();
-      if (!h.forgotten()) written.add(h.entry());
+    Handoffs handed = lane.handed;
+    while (handed != null && !handed.isEmpty() && queued <= lane.watched - handed.base(0)) {
+      Object item = handed.pollFirst();
+      if (item instanceof Entry e && e.tracker() != null) {
+        if (e.tracker().waitsForWritten()) lane.awaited--;
+        written.add(e);
+      }
     }
     return stale;
+  }
+
+  /**
+   * Holding the lock: forgets what has left the queue up to the first entry whose sender waits to
+   * hear it was written (that one a drain resolves).
+   */
+  private void dropWritten(Lane lane, long queued) {
+    Handoffs handed = lane.handed;
+    while (handed != null
+        && !handed.isEmpty()
+        && queued <= lane.watched - handed.base(0)
+        && !(handed.item(0) instanceof Entry e
+            && e.tracker() != null
+            && e.tracker().waitsForWritten())) {
+      handed.pollFirst();
+    }
   }
 
   /** Any thread: whether {@code lane} holds messages the outbox must see written or send again. */
   boolean follows(Lane lane) {
     synchronized (this) {
-      return lane.watching();
+      return lane.holdsAny();
     }
   }
 
@@ -394,7 +503,7 @@ final class Outbound {
   void closing(Lane lane) {
     synchronized (this) {
       if (target == lane) target = null;
-      if (!lane.closing && lane.watching()) {
+      if (!lane.closing && lane.holdsAny()) {
         lane.closing = true;
         closing.add(lane);
       }
@@ -413,25 +522,30 @@ final class Outbound {
       if (target == lane) target = null;
       closing.remove(lane);
       prune(lane, written);
-      List<Handed> back = new ArrayList<>();
-      ArrayDeque<Handed> handed = lane.handed;
+      List<Entry> entries = new ArrayList<>();
+      List<Long> order = new ArrayList<>();
+      Handoffs handed = lane.handed;
       if (handed != null) {
-        for (Handed h : handed) if (!h.forgotten()) back.add(h);
+        for (int k = 0; k < handed.size(); k++) {
+          Object item = handed.item(k);
+          if (item == null) continue;
+          entries.add(item instanceof Entry e ? e : plainEntry((Message) item));
+          order.add(handed.seq(k));
+        }
         handed.clear();
+        lane.awaited = 0;
       }
       if (replies != null) {
         for (PendingReply r : replies.unansweredOn(lane.link)) {
-          if (!contains(back, r)) {
-            back.add(
-                new Handed(new Entry(r.message, r.size, Long.MAX_VALUE, r, true), 0, r.sentSeq));
+          if (!containsTracker(entries, r)) {
+            entries.add(new Entry(r.message, r.size, Long.MAX_VALUE, r, true));
+            order.add(r.sentSeq);
           }
         }
       }
-      back.sort(Comparator.comparingLong(Handed::seq));
-      List<Entry> entries = new ArrayList<>(back.size());
-      for (Handed h : back) {
-        if (h.entry().tracker() instanceof PendingReply r) r.unsent();
-        entries.add(h.entry());
+      sortBy(entries, order);
+      for (Entry e : entries) {
+        if (e.tracker() instanceof PendingReply r) r.unsent();
       }
       outbox.requeueFirst(entries);
       resent = entries.size();
@@ -446,9 +560,24 @@ final class Outbound {
     }
   }
 
-  private static boolean contains(List<Handed> handed, PendingReply r) {
-    for (Handed h : handed) if (h.entry().tracker() == r) return true;
+  private static boolean containsTracker(List<Entry> entries, SendTracker t) {
+    for (Entry e : entries) if (e.tracker() == t) return true;
     return false;
+  }
+
+  private static Entry plainEntry(Message m) {
+    return new Entry(m, m.sizeInBytes(), Long.MAX_VALUE, null, true);
+  }
+
+  /** Sorts {@code entries} by the hand-off numbers at the same index of {@code order}. */
+  private static void sortBy(List<Entry> entries, List<Long> order) {
+    Integer[] index = new Integer[entries.size()];
+    for (int i = 0; i < index.length; i++) index[i] = i;
+    java.util.Arrays.sort(index, Comparator.comparingLong(order::get));
+    List<Entry> sorted = new ArrayList<>(entries.size());
+    for (Integer i : index) sorted.add(entries.get(i));
+    entries.clear();
+    entries.addAll(sorted);
   }
 
   /**
@@ -463,10 +592,14 @@ final class Outbound {
       if (target == lane) target = null;
       closing.remove(lane);
       prune(lane, written);
-      ArrayDeque<Handed> handed = lane.handed;
+      Handoffs handed = lane.handed;
       if (handed != null) {
-        for (Handed h : handed) if (!h.forgotten()) unwritten.add(h.entry());
+        for (int k = 0; k < handed.size(); k++) {
+          Object item = handed.item(k);
+          if (item != null) unwritten.add(item instanceof Entry e ? e : plainEntry((Message) item));
+        }
         handed.clear();
+        lane.awaited = 0;
       }
     }
     for (Entry e : written) resolveWritten(e, signals);
@@ -520,13 +653,13 @@ final class Outbound {
   private static void removeHanded(Lane lane, SendTracker tracker) {
     // Still in OkHttp's queue: it will be written, but nobody waits for it any more, and it is not
     // to be sent again. It keeps its place: the byte counts of those after it depend on it.
-    ArrayDeque<Handed> handed = lane.handed;
+    Handoffs handed = lane.handed;
     if (handed == null) return;
-    List<Handed> all = new ArrayList<>(handed);
-    handed.clear();
-    for (Handed h : all) {
-      handed.add(
-          h.entry().tracker() == tracker ? new Handed(h.entry(), h.base(), h.seq(), true) : h);
+    for (int k = 0; k < handed.size(); k++) {
+      if (handed.item(k) instanceof Entry e && e.tracker() == tracker) {
+        if (tracker.waitsForWritten()) lane.awaited--;
+        handed.forget(k);
+      }
     }
   }
 

@@ -44,6 +44,11 @@ final class PendingReply implements SendTracker {
   }
 
   @Override
+  public boolean waitsForWritten() {
+    return false;
+  }
+
+  @Override
   public void written() {} // written is not answered: it goes on waiting for its reply
 
   @Override

@@ -14,6 +14,9 @@ interface SendTracker {
    */
   void sent(Link link, long seq);
 
+  /** Whether its sender waits until the message has left OkHttp's queue (then writes matter). */
+  boolean waitsForWritten();
+
   /** The message has left OkHttp's queue: written to the network. No lock held. */
   void written();
 

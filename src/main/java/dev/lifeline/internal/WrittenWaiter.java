@@ -15,6 +15,11 @@ final class WrittenWaiter implements SendTracker {
   public void sent(Link link, long seq) {}
 
   @Override
+  public boolean waitsForWritten() {
+    return true;
+  }
+
+  @Override
   public void written() {
     emitter.onComplete();
   }
