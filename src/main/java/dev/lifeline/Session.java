@@ -16,7 +16,10 @@ public interface Session {
 
   /**
    * Sends a text message on this connection, even though the socket is not yet {@code Connected}.
-   * Returns false if this connection has already ended or OkHttp refused the message.
+   * Returns false if this connection has already ended, OkHttp refused the message, or OkHttp's
+   * queue is at the {@linkplain ReconnectingSocket.Builder#highWaterMark high-water mark} (one
+   * message larger than the mark still goes when the queue is empty). A message sent here belongs
+   * to this connection: it is not sent again on another.
    */
   boolean send(String text);
 

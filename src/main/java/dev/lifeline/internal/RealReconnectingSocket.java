@@ -492,6 +492,12 @@ public final class RealReconnectingSocket
     // advances virtual time on seeing the state finds the timer there.
     a.deadline = after(config.attemptTimeout(), () -> attemptTimedOut(link));
     publish(new Connecting(attempt));
+    // The upgrade starts in an event of its own, so that Connecting is announced first.
+    submit(() -> open(link, request));
+  }
+
+  private void open(Link link, Request request) {
+    if (!current(link)) return; // disconnected or closed in between
     WebSocket ws;
     try {
       ws = webSockets.newWebSocket(request, link);
