@@ -6,6 +6,7 @@ import java.io.IOException;
 import java.net.ProtocolException;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.LongSupplier;
 import okhttp3.Headers;
 import okhttp3.Protocol;
 import okhttp3.Request;
@@ -25,6 +26,12 @@ final class FakeWebSockets implements WebSocket.Factory {
   /** Where the "socket" reports the bytes of the 101 response, as counted sockets do; or null. */
   LinkActivity handshakeBytesTo;
 
+  /** When true, every new socket starts with {@link FakeSocket#queueGrows} set. */
+  boolean queueGrows;
+
+  /** When set, every new socket stamps each accepted send with this clock's time (ms). */
+  LongSupplier clock;
+
   @Override
   public WebSocket newWebSocket(Request request, WebSocketListener listener) {
     // As OkHttp's RealWebSocket does, synchronously.
@@ -32,6 +39,8 @@ final class FakeWebSockets implements WebSocket.Factory {
       throw new IllegalArgumentException("Request must be GET: " + request.method());
     }
     FakeSocket socket = new FakeSocket(request, listener, handshakeBytesTo);
+    socket.queueGrows = queueGrows;
+    socket.clock = clock;
     created.add(socket);
     return socket;
   }
@@ -62,6 +71,20 @@ final class FakeWebSockets implements WebSocket.Factory {
      */
     boolean sendsAfterCancel;
 
+    /** Whether {@link #open} was called. */
+    boolean opened;
+
+    /**
+     * Whether the "server" failed this socket ({@link #fail}, {@link #rejectHandshake}): like
+     * OkHttp's after a failure, it then refuses sends, and its unwritten messages are lost.
+     */
+    boolean failed;
+
+    /** With a {@link FakeWebSockets#clock}: when each of {@link #sent} was accepted, in ms. */
+    final List<Long> sentAtMillis = new ArrayList<>();
+
+    LongSupplier clock;
+
     /** When true, sends add their size to {@link #queueSize}, as OkHttp's queue does. */
     boolean queueGrows;
 
@@ -88,6 +111,7 @@ final class FakeWebSockets implements WebSocket.Factory {
     // --- the "server" side ---
 
     FakeSocket open() {
+      opened = true;
       if (handshakeBytesTo != null) handshakeBytesTo.onRead(129); // the 101 response
       listener.onOpen(this, response(101, "Switching Protocols", Headers.of()));
       return this;
@@ -104,6 +128,7 @@ final class FakeWebSockets implements WebSocket.Factory {
     }
 
     void fail(Throwable t) {
+      failed = true;
       listener.onFailure(this, t, null);
     }
 
@@ -112,6 +137,7 @@ final class FakeWebSockets implements WebSocket.Factory {
     }
 
     void rejectHandshake(int code, Headers headers) {
+      failed = true;
       listener.onFailure(
           this,
           new ProtocolException("Expected HTTP 101 response but was '" + code + "'"),
@@ -120,6 +146,15 @@ final class FakeWebSockets implements WebSocket.Factory {
 
     void serverClose(int code, String reason) {
       listener.onClosing(this, code, reason);
+    }
+
+    /**
+     * The closing handshake finished: OkHttp reports {@code onClosed} with the code this side sent,
+     * after writing everything that was queued before the close frame.
+     */
+    void closed() {
+      writeAll();
+      listener.onClosed(this, closeCode != null ? closeCode : 1000, "");
     }
 
     /**
@@ -192,7 +227,9 @@ final class FakeWebSockets implements WebSocket.Factory {
 
     @Override
     public boolean send(String text) {
-      if (!accepting || (cancelled && !sendsAfterCancel) || closeCode != null) return false;
+      if (!accepting || (cancelled && !sendsAfterCancel) || failed || closeCode != null) {
+        return false;
+      }
       sent.add(text);
       grow(ByteString.encodeUtf8(text).size());
       return true;
@@ -200,13 +237,16 @@ final class FakeWebSockets implements WebSocket.Factory {
 
     @Override
     public boolean send(ByteString bytes) {
-      if (!accepting || (cancelled && !sendsAfterCancel) || closeCode != null) return false;
+      if (!accepting || (cancelled && !sendsAfterCancel) || failed || closeCode != null) {
+        return false;
+      }
       sent.add(bytes);
       grow(bytes.size());
       return true;
     }
 
     private void grow(long size) {
+      if (clock != null) sentAtMillis.add(clock.getAsLong());
       if (!queueGrows) return;
       queueSize += size;
       maxQueueSize = Math.max(maxQueueSize, queueSize);

@@ -40,6 +40,24 @@ final class TrackingScheduler extends Scheduler {
     offsetMillis += d.toMillis();
   }
 
+  /** The furthest virtual time (ns) a finished {@link #advanceMonotonic} has reached. */
+  private long reachedNanos;
+
+  /**
+   * Like {@link #advance}, and safe to call from inside a task or callback it runs (a "slow"
+   * subscriber that lets time pass): the clock never goes back. A plain {@code TestScheduler}
+   * advance called from within another sets the clock to the inner target, and the outer one then
+   * sets it back to its own, earlier, target when it returns.
+   */
+  void advanceMonotonic(Duration d) {
+    long target = clock.now(TimeUnit.NANOSECONDS) + d.toNanos();
+    clock.advanceTimeTo(target, TimeUnit.NANOSECONDS);
+    reachedNanos = Math.max(reachedNanos, target); // after: an outer call's target is not ours
+    if (clock.now(TimeUnit.NANOSECONDS) < reachedNanos) {
+      clock.advanceTimeTo(reachedNanos, TimeUnit.NANOSECONDS);
+    }
+  }
+
   long nowMillis() {
     return now(TimeUnit.MILLISECONDS);
   }
