@@ -184,6 +184,7 @@ final class Outbound {
   private boolean closed;
 
   private volatile boolean wantsWrites; // whether a written byte should trigger a drain
+  private volatile boolean expiryArmed; // whether a timer waits for the next expiry
 
   // Loop-confined.
   private Disposable expiryTimer = Disposable.disposed();
@@ -247,7 +248,7 @@ final class Outbound {
     }
     if (result == SendResult.QUEUED) {
       if (log.isTraceEnabled()) log.trace("{} QUEUED {}", host.name(), Link.describe(message));
-      if (first) requestDrain();
+      if (first || (expiring && !expiryArmed)) requestDrain(); // a drain arms the expiry timer
     } else {
       log.debug(
           "{} {}: {} ({} bytes)",
@@ -419,6 +420,7 @@ final class Outbound {
               });
     }
     expiryTimer.dispose();
+    expiryArmed = nextExpiry != Long.MAX_VALUE;
     if (nextExpiry != Long.MAX_VALUE) {
       expiryTimer =
           host.after(
@@ -553,6 +555,7 @@ final class Outbound {
     }
     for (Entry e : written) resolveWritten(e, signals);
     if (resent > 0) {
+      drain(signals); // their time-to-live runs on
       log.debug(
           "{} {} messages the connection did not deliver go out first on the next",
           host.name(),

@@ -82,6 +82,8 @@ public final class RealReconnectingSocket
     Disposable deadline = Disposable.disposed();
     Disposable hook = Disposable.disposed();
     boolean opened;
+    long userTimeAtStart; // the loop's time in user code when the attempt started
+    long credited; // of that time since, what the deadline was already extended by
 
     Attempt(Link link) {
       this.link = link;
@@ -131,6 +133,7 @@ public final class RealReconnectingSocket
   private int retries; // retries made in the current outage
   private long outageStartedAt = -1; // monotonic
   private boolean everConnected; // whether an attempt of this outage opened
+  private long userTimeMs; // time the loop has spent running signals (user code), in total
 
   /** Creates an idle socket that connects with the configured OkHttp client. */
   public RealReconnectingSocket(Config config) {
@@ -308,7 +311,9 @@ public final class RealReconnectingSocket
     if (signals.isEmpty()) return;
     List<Runnable> batch = new ArrayList<>(signals);
     signals.clear();
+    long start = now();
     for (Runnable signal : batch) UserCode.run(name, "an observer", signal);
+    userTimeMs += Math.max(0, now() - start);
   }
 
   @Override
@@ -487,6 +492,7 @@ public final class RealReconnectingSocket
     name = Urls.redact(request.url()); // before the first log line of this attempt
     Link link = new Link(this, attempt, config, outbound, inbound, replies, activity, clock);
     Attempt a = new Attempt(link);
+    a.userTimeAtStart = userTimeMs;
     leave(a);
     // Each timer a phase implies is scheduled before its state is announced, so that whoever
     // advances virtual time on seeing the state finds the timer there.
@@ -592,6 +598,14 @@ public final class RealReconnectingSocket
 
   private void attemptTimedOut(Link link) {
     if (!(phase instanceof Attempt a) || a.link != link) return;
+    // Time the loop spent in user code (a slow states() observer) is not the network's: the
+    // deadline moves by as much, so the upgrade's answer, queued meanwhile, is heard first.
+    long owed = userTimeMs - a.userTimeAtStart - a.credited;
+    if (owed > 0) {
+      a.credited += owed;
+      a.deadline = after(Duration.ofMillis(owed), () -> attemptTimedOut(link));
+      return;
+    }
     String stage =
         a.opened
             ? "the ready hook to complete"
