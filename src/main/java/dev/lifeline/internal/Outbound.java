@@ -492,6 +492,22 @@ final class Outbound {
   /** Loop: {@code lane}'s connection is ready; what the outbox holds goes out now. */
   void attach(Lane lane, List<Runnable> signals) {
     synchronized (this) {
+      // Unanswered messages of a connection still closing gracefully (disconnect(), then connect()
+      // before its end was heard) go first here too: at least once.
+      if (replies != null && !closing.isEmpty()) {
+        List<Entry> entries = new ArrayList<>();
+        List<Long> order = new ArrayList<>();
+        for (Lane old : closing) {
+          for (PendingReply r : replies.unansweredOn(old.link)) {
+            entries.add(new Entry(r.message, r.size, Long.MAX_VALUE, r, true));
+            order.add(r.sentSeq);
+          }
+        }
+        sortBy(entries, order);
+        for (Entry e : entries)
+          ((PendingReply) java.util.Objects.requireNonNull(e.tracker())).unsent();
+        outbox.requeueFirst(entries);
+      }
       target = lane;
       lane.knownRoom = 0; // ask OkHttp on the first send
     }
@@ -505,7 +521,7 @@ final class Outbound {
   void closing(Lane lane) {
     synchronized (this) {
       if (target == lane) target = null;
-      if (!lane.closing && lane.holdsAny()) {
+      if (!lane.closing) { // until its end is heard: what it holds, and replies it may still bring
         lane.closing = true;
         closing.add(lane);
       }
