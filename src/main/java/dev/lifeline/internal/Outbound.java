@@ -365,10 +365,15 @@ final class Outbound {
             Duration.ZERO,
             () -> {
               drainRequested.set(false);
-              List<Runnable> signals = new ArrayList<>();
-              drain(signals);
-              runAll(signals);
+              drainNow();
             });
+  }
+
+  /** Loop: a drain that is an event of its own, with its signals run after it. */
+  private void drainNow() {
+    List<Runnable> signals = new ArrayList<>();
+    drain(signals);
+    runAll(signals);
   }
 
   /**
@@ -411,25 +416,12 @@ final class Outbound {
     lookAgain.dispose();
     if (poll || settle) {
       lookAgain =
-          host.after(
-              Duration.ofMillis(poll ? UNCOUNTED_POLL_MS : WRITE_SETTLE_MS),
-              () -> {
-                List<Runnable> later = new ArrayList<>();
-                drain(later);
-                runAll(later);
-              });
+          host.after(Duration.ofMillis(poll ? UNCOUNTED_POLL_MS : WRITE_SETTLE_MS), this::drainNow);
     }
     expiryTimer.dispose();
     expiryArmed = nextExpiry != Long.MAX_VALUE;
     if (nextExpiry != Long.MAX_VALUE) {
-      expiryTimer =
-          host.after(
-              Duration.ofMillis(Math.max(0, nextExpiry - now)),
-              () -> {
-                List<Runnable> later = new ArrayList<>();
-                drain(later);
-                runAll(later);
-              });
+      expiryTimer = host.after(Duration.ofMillis(Math.max(0, nextExpiry - now)), this::drainNow);
     }
   }
 
