@@ -5,6 +5,7 @@ import dev.lifeline.Outbox;
 import dev.lifeline.SendResult;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.Iterator;
 import java.util.List;
 import org.jspecify.annotations.Nullable;
@@ -59,9 +60,11 @@ final class OutboxQueue {
   /** What {@link #offer} decided, and the entries it dropped to make room. */
   record Offer(SendResult result, List<Entry> dropped) {}
 
-  private static final Offer QUEUED = new Offer(SendResult.QUEUED, List.of());
-  private static final Offer TOO_LARGE = new Offer(SendResult.REJECTED_TOO_LARGE, List.of());
-  private static final Offer FULL = new Offer(SendResult.REJECTED_OUTBOX_FULL, List.of());
+  private static final Offer QUEUED = new Offer(SendResult.QUEUED, Collections.emptyList());
+  private static final Offer TOO_LARGE =
+      new Offer(SendResult.REJECTED_TOO_LARGE, Collections.emptyList());
+  private static final Offer FULL =
+      new Offer(SendResult.REJECTED_OUTBOX_FULL, Collections.emptyList());
 
   /**
    * Queues {@code message} if it fits; with {@link Outbox#dropOldest()}, first drops the oldest
@@ -71,7 +74,7 @@ final class OutboxQueue {
   Offer offer(Message message, long size, long now, @Nullable SendTracker tracker) {
     if (size > policy.maxBytes()) return TOO_LARGE;
     if (policy.maxMessages() == 0) return FULL;
-    List<Entry> dropped = List.of();
+    List<Entry> dropped = Collections.emptyList();
     if (!fits(size, 0, 0)) {
       if (!policy.dropsOldest()) return FULL;
       // How many of the oldest droppable entries must go; refuse if even all of them are not
@@ -130,7 +133,7 @@ final class OutboxQueue {
 
   /** Removes and returns the entries whose time-to-live has passed at {@code now}. */
   List<Entry> removeExpired(long now) {
-    if (nextExpiry() > now) return List.of();
+    if (nextExpiry() > now) return Collections.emptyList();
     List<Entry> expired = new ArrayList<>();
     for (Iterator<Entry> it = entries.iterator(); it.hasNext(); ) {
       Entry e = it.next();
