@@ -18,7 +18,9 @@ import okio.ByteString;
 /**
  * A {@link WebSocket.Factory} whose sockets the test drives by hand: open them, push messages, fail
  * them, close them from the "server". Everything runs on the test thread, so together with a {@code
- * TestScheduler} the whole state machine is deterministic.
+ * TestScheduler} the whole state machine is deterministic. The sockets' own state is synchronized
+ * (as OkHttp's is), so that a stress test may send from several threads while another one plays
+ * OkHttp's writer; their listener callbacks are made with no lock held, as OkHttp makes them.
  */
 final class FakeWebSockets implements WebSocket.Factory {
   final List<FakeSocket> created = new ArrayList<>();
@@ -33,7 +35,7 @@ final class FakeWebSockets implements WebSocket.Factory {
   LongSupplier clock;
 
   @Override
-  public WebSocket newWebSocket(Request request, WebSocketListener listener) {
+  public synchronized WebSocket newWebSocket(Request request, WebSocketListener listener) {
     // As OkHttp's RealWebSocket does, synchronously.
     if (!"GET".equals(request.method())) {
       throw new IllegalArgumentException("Request must be GET: " + request.method());
@@ -46,7 +48,7 @@ final class FakeWebSockets implements WebSocket.Factory {
   }
 
   /** The most recent socket. */
-  FakeSocket last() {
+  synchronized FakeSocket last() {
     assertThat(created).as("sockets created").isNotEmpty();
     return created.get(created.size() - 1);
   }
@@ -162,8 +164,9 @@ final class FakeWebSockets implements WebSocket.Factory {
      * one does: the socket's byte count first ({@code onWrite}, where counted), then the queue size
      * shrinks. Needs {@link #queueGrows}.
      */
-    FakeSocket writeFrames(int frames) {
+    synchronized FakeSocket writeFrames(int frames) {
       assertThat(queueGrows).as("writeFrames needs queueGrows").isTrue();
+      if (cancelled || failed) return this; // OkHttp writes nothing after a connection ended
       for (int i = 0; i < frames && writtenCount < sent.size(); i++) {
         long size = sizeOf(sent.get(writtenCount));
         if (handshakeBytesTo != null) handshakeBytesTo.onWrite((int) Math.min(size + 6, 1 << 30));
@@ -179,12 +182,12 @@ final class FakeWebSockets implements WebSocket.Factory {
     }
 
     /** What left the queue: written to the "network", in order. */
-    List<Object> written() {
+    synchronized List<Object> written() {
       return queueGrows ? new ArrayList<>(sent.subList(0, writtenCount)) : new ArrayList<>(sent);
     }
 
     /** What is still in the queue: lost with the connection if it dies now. */
-    List<Object> unwritten() {
+    synchronized List<Object> unwritten() {
       return queueGrows
           ? new ArrayList<>(sent.subList(writtenCount, sent.size()))
           : new ArrayList<>();
@@ -220,13 +223,13 @@ final class FakeWebSockets implements WebSocket.Factory {
     }
 
     @Override
-    public long queueSize() {
+    public synchronized long queueSize() {
       queueSizeCalls++;
       return queueSize;
     }
 
     @Override
-    public boolean send(String text) {
+    public synchronized boolean send(String text) {
       if (!accepting || (cancelled && !sendsAfterCancel) || failed || closeCode != null) {
         return false;
       }
@@ -236,7 +239,7 @@ final class FakeWebSockets implements WebSocket.Factory {
     }
 
     @Override
-    public boolean send(ByteString bytes) {
+    public synchronized boolean send(ByteString bytes) {
       if (!accepting || (cancelled && !sendsAfterCancel) || failed || closeCode != null) {
         return false;
       }
@@ -253,14 +256,14 @@ final class FakeWebSockets implements WebSocket.Factory {
     }
 
     @Override
-    public boolean close(int code, String reason) {
+    public synchronized boolean close(int code, String reason) {
       if (closeCode != null || cancelled) return false;
       closeCode = code;
       return true;
     }
 
     @Override
-    public void cancel() {
+    public synchronized void cancel() {
       cancelled = true;
     }
   }
