@@ -700,4 +700,55 @@ class CoreDefectsTest {
     h.advance(h.waiting().delay());
     assertThat(h.fakes.last().open().sentTexts()).containsExactly("raced");
   }
+
+  // --- User code in the heartbeat, and written-waiters on disconnect() ---------------------------
+
+  @Test
+  void aPongMatcherThatThrowsDeliversTheMessageAndKeepsTheConnection() {
+    h.heartbeat =
+        Heartbeat.application(
+            ofSeconds(15),
+            ofSeconds(10),
+            () -> Message.text("ping"),
+            m -> {
+              throw new IllegalStateException("matcher bug");
+            });
+    FakeWebSockets.FakeSocket fake = h.connected();
+    assertThatCode(() -> fake.receive("hello"))
+        .as("OkHttp's reader must not see the matcher's exception")
+        .doesNotThrowAnyException();
+    h.messages.assertValues(Message.text("hello"));
+    assertThat(h.socket.state()).isInstanceOf(Connected.class);
+  }
+
+  @Test
+  void aPingSupplierThatThrowsDoesNotEscapeIntoTheSchedulerAndSilenceIsStillCaught() {
+    h.heartbeat =
+        Heartbeat.application(
+            ofSeconds(15),
+            ofSeconds(10),
+            () -> {
+              throw new IllegalStateException("ping bug");
+            },
+            m -> false);
+    h.connected();
+    assertThatCode(() -> h.advance(ofSeconds(15)))
+        .as("the scheduler's thread must not see the supplier's exception")
+        .doesNotThrowAnyException();
+    assertThat(h.socket.state()).isInstanceOf(Connected.class);
+    h.advance(ofSeconds(10)); // no ping could go out, and nothing came in: the link is silent
+    assertThat(h.waiting().cause()).isInstanceOf(HeartbeatTimeoutException.class);
+  }
+
+  @Test
+  void aWrittenSendStillInOkHttpsQueueAtDisconnectCompletesWhenTheGracefulCloseWritesIt() {
+    FakeWebSockets.FakeSocket fake = h.connected();
+    fake.queueGrows = true;
+    TestObserver<Void> written = h.socket.sendWritten(Message.text("bye")).test();
+    h.socket.disconnect(); // a graceful close: OkHttp writes its queue before the close frame
+    written.assertNotComplete().assertNoErrors();
+    fake.writeAll();
+    h.advance(ofMillis(10));
+    written.assertComplete();
+  }
 }
