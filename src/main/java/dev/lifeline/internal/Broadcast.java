@@ -3,6 +3,7 @@ package dev.lifeline.internal;
 import io.reactivex.rxjava3.core.Observable;
 import io.reactivex.rxjava3.core.Observer;
 import io.reactivex.rxjava3.disposables.Disposable;
+import io.reactivex.rxjava3.exceptions.Exceptions;
 import java.util.ArrayDeque;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -226,8 +227,12 @@ final class Broadcast<T> extends Observable<T> {
         Throwable error = failure.error();
         UserCode.run(parent.name.get(), parent.what + " onError", () -> downstream.onError(error));
       } else {
-        T value = (T) signal;
-        UserCode.run(parent.name.get(), parent.what + " onNext", () -> downstream.onNext(value));
+        try { // inline, not through a lambda: this is the path of every message
+          downstream.onNext((T) signal);
+        } catch (Throwable t) {
+          Exceptions.throwIfFatal(t);
+          UserCode.report(parent.name.get(), parent.what + " onNext", t);
+        }
       }
     }
 
