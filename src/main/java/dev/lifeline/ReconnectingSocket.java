@@ -258,8 +258,9 @@ public interface ReconnectingSocket extends AutoCloseable {
   Single<Message> request(Message message);
 
   /**
-   * Messages that were {@link SendResult#QUEUED} and will not be sent, each with its reason: it
-   * expired ({@link OutboxExpiredException}), was dropped for a newer one ({@link
+   * Messages the socket accepted and will not send, each with its reason: queued ones, and {@link
+   * SendResult#SENT} ones that a connection died without writing (they wait in the outbox again),
+   * when it expired ({@link OutboxExpiredException}), was dropped for a newer one ({@link
    * OutboxOverflowException}), the socket gave up ({@link GaveUpException}) or was closed ({@link
    * SocketClosedException}). Hot; emitted on the thread that made the decision; completes on {@link
    * #close()} after reporting what was still queued.

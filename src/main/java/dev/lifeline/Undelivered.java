@@ -3,7 +3,8 @@ package dev.lifeline;
 import java.util.Objects;
 
 /**
- * A message the socket accepted ({@link SendResult#QUEUED}) and will not send, with the reason:
+ * A message the socket accepted ({@link SendResult#QUEUED}, or {@link SendResult#SENT} and back in
+ * the outbox because its connection died before writing it) and will not send, with the reason:
  * {@link OutboxExpiredException}, {@link OutboxOverflowException}, the {@link GaveUpException} of a
  * give-up, or {@link SocketClosedException}.
  *
