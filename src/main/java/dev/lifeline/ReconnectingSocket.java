@@ -382,13 +382,17 @@ public interface ReconnectingSocket extends AutoCloseable {
 
     /**
      * The deadline of one attempt, from the moment it starts until the ready hook completes:
-     * dispatcher queue, TCP, TLS, HTTP upgrade and hook together. Default 20 s.
+     * dispatcher queue, TCP, TLS, HTTP upgrade and hook together. Default 20 s. An attempt that
+     * misses it fails with {@link AttemptTimeoutException}. With the default client this deadline
+     * is the one that ends an attempt; with your own {@link #client client}, its connect and read
+     * timeouts (OkHttp's default: 10 s each) may end one earlier, with OkHttp's {@code
+     * SocketTimeoutException} as the cause.
      *
      * @throws IllegalArgumentException if not positive
      */
     public Builder attemptTimeout(Duration attemptTimeout) {
-      requireNonNegative("attemptTimeout", attemptTimeout);
-      if (attemptTimeout.isZero()) {
+      Objects.requireNonNull(attemptTimeout, "attemptTimeout");
+      if (attemptTimeout.isNegative() || attemptTimeout.isZero()) {
         throw new IllegalArgumentException("attemptTimeout must be > 0 but was " + attemptTimeout);
       }
       this.attemptTimeout = attemptTimeout;
@@ -409,10 +413,15 @@ public interface ReconnectingSocket extends AutoCloseable {
 
     /** The default send buffer for {@code heartbeat}: see {@link #sendBufferSize}. */
     static int sendBufferFor(Heartbeat heartbeat) {
-      if (heartbeat.mode() == Heartbeat.Mode.NONE || heartbeat.mode() == Heartbeat.Mode.PASSIVE) {
+      Duration timeout;
+      if (heartbeat instanceof Heartbeat.Protocol p) {
+        timeout = p.timeout();
+      } else if (heartbeat instanceof Heartbeat.Application a) {
+        timeout = a.timeout();
+      } else {
         return 0; // no ping can be stuck behind the buffer
       }
-      long bytes = heartbeat.timeout().toMillis() * SEND_BUFFER_PER_TIMEOUT_SECOND / 1000;
+      long bytes = timeout.toMillis() * SEND_BUFFER_PER_TIMEOUT_SECOND / 1000;
       return (int) Math.max(MIN_SEND_BUFFER, Math.min(MAX_SEND_BUFFER, bytes));
     }
 

@@ -171,10 +171,10 @@ class ValuesTest {
   void heartbeatRefusesNonsense() {
     assertThatThrownBy(() -> Heartbeat.application(Duration.ZERO, ofSeconds(1), "p", "q"))
         .isInstanceOf(IllegalArgumentException.class)
-        .hasMessageContaining("interval must be > 0");
+        .hasMessageContaining("interval must be at least 100 ms");
     assertThatThrownBy(() -> Heartbeat.application(ofSeconds(1), ofSeconds(-1), "p", "q"))
         .isInstanceOf(IllegalArgumentException.class)
-        .hasMessageContaining("timeout must be > 0");
+        .hasMessageContaining("timeout must be at least 100 ms");
     assertThatThrownBy(() -> Heartbeat.passive(Duration.ZERO))
         .isInstanceOf(IllegalArgumentException.class);
     assertThatThrownBy(() -> Heartbeat.protocol(ofSeconds(5), ofSeconds(10)))
@@ -184,20 +184,43 @@ class ValuesTest {
 
   @Test
   void heartbeatDefaultIsProtocolFifteenAndTen() {
-    assertThat(Heartbeat.defaults().mode()).isEqualTo(Heartbeat.Mode.PROTOCOL);
-    assertThat(Heartbeat.defaults().interval()).isEqualTo(ofSeconds(15));
-    assertThat(Heartbeat.defaults().timeout()).isEqualTo(ofSeconds(10));
+    assertThat(Heartbeat.defaults())
+        .isEqualTo(new Heartbeat.Protocol(ofSeconds(15), ofSeconds(10)));
   }
 
   @Test
   void applicationHeartbeatWithTextMatchesOnlyItsPong() {
-    Heartbeat hb = Heartbeat.application(ofSeconds(1), ofSeconds(1), "ping", "pong");
-    assertThat(hb.newPing()).isEqualTo(Message.text("ping"));
-    assertThat(hb.isPong(Message.text("pong"))).isTrue();
-    assertThat(hb.isPong(Message.text("pong!"))).isFalse();
-    assertThat(hb.isPong(Message.binary(ByteString.encodeUtf8("pong")))).isFalse();
-    assertThat(Heartbeat.none().isPong(Message.text("pong"))).isFalse();
-    assertThatThrownBy(Heartbeat.none()::newPing).isInstanceOf(IllegalStateException.class);
+    Heartbeat.Application hb = Heartbeat.application(ofSeconds(1), ofSeconds(1), "ping", "pong");
+    assertThat(hb.ping().get()).isEqualTo(Message.text("ping"));
+    assertThat(hb.isPong().test(Message.text("pong"))).isTrue();
+    assertThat(hb.isPong().test(Message.text("pong!"))).isFalse();
+    assertThat(hb.isPong().test(Message.binary(ByteString.encodeUtf8("pong")))).isFalse();
+  }
+
+  @Test
+  void heartbeatsMadeAlikeAreEqual() {
+    assertThat(Heartbeat.application(ofSeconds(1), ofSeconds(2), "ping", "pong"))
+        .isEqualTo(Heartbeat.application(ofSeconds(1), ofSeconds(2), "ping", "pong"))
+        .hasSameHashCodeAs(Heartbeat.application(ofSeconds(1), ofSeconds(2), "ping", "pong"))
+        .isNotEqualTo(Heartbeat.application(ofSeconds(1), ofSeconds(2), "ping", "pong!"));
+    assertThat(Heartbeat.passive(ofSeconds(3))).isEqualTo(Heartbeat.passive(ofSeconds(3)));
+    assertThat(Heartbeat.none()).isEqualTo(new Heartbeat.None());
+  }
+
+  @Test
+  void heartbeatDurationsHaveAFloorThatSaysWhy() {
+    // protocol(1 ns, 1 ns) was accepted and dropped every connection milliseconds after it opened.
+    assertThatThrownBy(() -> Heartbeat.protocol(Duration.ofNanos(1), Duration.ofNanos(1)))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage(
+            "heartbeat interval must be at least 100 ms (a shorter one declares healthy"
+                + " connections dead) but was PT0.000000001S");
+    assertThatThrownBy(() -> Heartbeat.passive(Duration.ofMillis(99)))
+        .hasMessageContaining("heartbeat timeout must be at least 100 ms");
+    assertThatThrownBy(() -> Heartbeat.application(ofSeconds(1), Duration.ZERO, "ping", "pong"))
+        .hasMessageContaining("heartbeat timeout must be at least 100 ms");
+    assertThat(Heartbeat.protocol(Heartbeat.MIN_DURATION, Heartbeat.MIN_DURATION))
+        .isEqualTo(new Heartbeat.Protocol(Duration.ofMillis(100), Duration.ofMillis(100)));
   }
 
   @Test
@@ -242,7 +265,11 @@ class ValuesTest {
         .hasMessageContaining("stableAfter must be >= 0");
     assertThatThrownBy(() -> b.attemptTimeout(Duration.ZERO))
         .isInstanceOf(IllegalArgumentException.class)
-        .hasMessageContaining("attemptTimeout must be > 0");
+        .hasMessage("attemptTimeout must be > 0 but was PT0S");
+    // -5 s once said ">= 0", contradicting what zero said.
+    assertThatThrownBy(() -> b.attemptTimeout(ofSeconds(-5)))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("attemptTimeout must be > 0 but was PT-5S");
     assertThatThrownBy(() -> b.retryAfterCeiling(ofMillis(-5)))
         .isInstanceOf(IllegalArgumentException.class);
     assertThatThrownBy(() -> b.heartbeat(null))

@@ -6,6 +6,7 @@ import dev.lifeline.Message;
 import io.reactivex.rxjava3.core.Scheduler;
 import io.reactivex.rxjava3.disposables.Disposable;
 import java.time.Duration;
+import java.util.Objects;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicIntegerFieldUpdater;
 import java.util.concurrent.atomic.AtomicLongFieldUpdater;
@@ -48,7 +49,7 @@ final class HeartbeatMonitor {
   }
 
   private final Heartbeat heartbeat;
-  private final Heartbeat.Mode mode;
+  private final Mode mode;
   private final long intervalMs;
   private final long timeoutMs;
   private final long pollMs;
@@ -86,6 +87,36 @@ final class HeartbeatMonitor {
   private volatile Disposable next = Disposable.disposed();
   private volatile boolean stopped;
 
+  /** What a heartbeat does, as the monitor needs to know it. */
+  enum Mode {
+    NONE,
+    PASSIVE,
+    PROTOCOL,
+    APPLICATION
+  }
+
+  static Mode modeOf(Heartbeat heartbeat) {
+    if (heartbeat instanceof Heartbeat.Protocol) return Mode.PROTOCOL;
+    if (heartbeat instanceof Heartbeat.Application) return Mode.APPLICATION;
+    if (heartbeat instanceof Heartbeat.Passive) return Mode.PASSIVE;
+    return Mode.NONE;
+  }
+
+  /** How long a link may be silent before a ping; zero when nothing is sent. */
+  static Duration intervalOf(Heartbeat heartbeat) {
+    if (heartbeat instanceof Heartbeat.Protocol p) return p.interval();
+    if (heartbeat instanceof Heartbeat.Application a) return a.interval();
+    return Duration.ZERO;
+  }
+
+  /** How long a link may stay silent (after a ping, when one is sent); zero for none. */
+  static Duration timeoutOf(Heartbeat heartbeat) {
+    if (heartbeat instanceof Heartbeat.Protocol p) return p.timeout();
+    if (heartbeat instanceof Heartbeat.Application a) return a.timeout();
+    if (heartbeat instanceof Heartbeat.Passive p) return p.timeout();
+    return Duration.ZERO;
+  }
+
   HeartbeatMonitor(
       Heartbeat heartbeat,
       Scheduler scheduler,
@@ -96,9 +127,9 @@ final class HeartbeatMonitor {
     this.clock = clock;
     this.name = name;
     this.heartbeat = heartbeat;
-    this.mode = heartbeat.mode();
-    this.intervalMs = heartbeat.interval().toMillis();
-    this.timeoutMs = heartbeat.timeout().toMillis();
+    this.mode = modeOf(heartbeat);
+    this.intervalMs = intervalOf(heartbeat).toMillis();
+    this.timeoutMs = timeoutOf(heartbeat).toMillis();
     this.pollMs = Math.max(1, timeoutMs / 10);
     this.scheduler = scheduler;
     this.activity = activity;
@@ -107,7 +138,7 @@ final class HeartbeatMonitor {
 
   /** Whether this monitor does anything at all. */
   boolean enabled() {
-    return mode != Heartbeat.Mode.NONE;
+    return mode != Mode.NONE;
   }
 
   /** Starts watching; call when the WebSocket opened. */
@@ -119,7 +150,7 @@ final class HeartbeatMonitor {
             () -> {
               startedAt = now();
               counted = activity != null && activity.lastReadAt() != NONE;
-              if (mode == Heartbeat.Mode.PROTOCOL && !counted) {
+              if (mode == Mode.PROTOCOL && !counted) {
                 // Pongs are invisible without byte counts: leave liveness to OkHttp's own check,
                 // which fails the connection when a pong is later than one interval.
                 return;
@@ -162,7 +193,7 @@ final class HeartbeatMonitor {
    */
   boolean sawLife() {
     if (anyFrame) return true;
-    if (mode != Heartbeat.Mode.PROTOCOL) return false;
+    if (mode != Mode.PROTOCOL) return false;
     LinkActivity bytes = activity;
     if (!counted || bytes == null) return true; // OkHttp's own pong check vouches for the link
     return bytes.reads() > readsAtStart;
@@ -171,7 +202,7 @@ final class HeartbeatMonitor {
   private long lifeFromBytes() {
     LinkActivity bytes = activity;
     if (!counted || bytes == null) return NONE;
-    return mode == Heartbeat.Mode.APPLICATION ? bytes.lastBulkReadAt() : bytes.lastReadAt();
+    return mode == Mode.APPLICATION ? bytes.lastBulkReadAt() : bytes.lastReadAt();
   }
 
   private long now() {
@@ -264,7 +295,10 @@ final class HeartbeatMonitor {
     long ahead = link.queueSize();
     Message ping;
     try {
-      ping = heartbeat.newPing();
+      ping =
+          Objects.requireNonNull(
+              ((Heartbeat.Application) heartbeat).ping().get(),
+              "the heartbeat's ping supplier returned null");
     } catch (RuntimeException e) {
       // No ping to send: the link must prove itself with other traffic within the timeout.
       UserCode.report(name.get(), "the heartbeat's ping supplier (no ping sent)", e);

@@ -88,7 +88,7 @@ final class Link extends WebSocketListener implements Session, HeartbeatMonitor.
     this.replies = replies;
     this.activity = activity;
     this.heartbeat = config.heartbeat();
-    this.matchPongs = heartbeat.mode() == Heartbeat.Mode.APPLICATION;
+    this.matchPongs = heartbeat instanceof Heartbeat.Application;
     this.lane = outbound.lane(this);
     this.sessionMessages = Broadcast.create(events::name, "Session.messages() subscriber");
     this.monitor =
@@ -113,7 +113,7 @@ final class Link extends WebSocketListener implements Session, HeartbeatMonitor.
   void awaitLife() {
     healthPending = true;
     LinkActivity bytes = activity;
-    if (bytes != null && heartbeat.mode() == Heartbeat.Mode.PROTOCOL) {
+    if (bytes != null && heartbeat instanceof Heartbeat.Protocol) {
       bytes.onNextRead(this::lifeSeen);
     }
   }
@@ -195,7 +195,7 @@ final class Link extends WebSocketListener implements Session, HeartbeatMonitor.
 
   private boolean isPong(Message message) {
     try {
-      return heartbeat.isPong(message);
+      return heartbeat instanceof Heartbeat.Application a && a.isPong().test(message);
     } catch (RuntimeException e) {
       UserCode.report(events.name(), "the heartbeat's isPong (the message is delivered)", e);
       return false;

@@ -172,14 +172,29 @@ public final class RealReconnectingSocket
   /**
    * The caller's client with the same pool and dispatcher, plus byte counting and a bounded send
    * buffer on its sockets, and OkHttp's ping interval for a protocol heartbeat.
+   *
+   * <p>With Lifeline's default client, OkHttp's connect and read timeouts (10 s each, which bound
+   * the upgrade only: OkHttp puts no read timeout on an open WebSocket) move just behind the
+   * attempt's deadline, so that an attempt against a frozen server ends when {@code attemptTimeout}
+   * says, with an {@code AttemptTimeoutException}. A caller's own client keeps its timeouts: an
+   * attempt then ends at whichever comes first.
    */
-  private static OkHttpClient deriveClient(
-      OkHttpClient base, Config config, LinkActivity activity) {
+  static OkHttpClient deriveClient(OkHttpClient base, Config config, LinkActivity activity) {
     OkHttpClient.Builder derived = base.newBuilder();
     derived.socketFactory(
         new CountingSocketFactory(base.socketFactory(), activity, config.sendBufferSize()));
     Heartbeat heartbeat = config.heartbeat();
-    if (heartbeat.mode() == Heartbeat.Mode.PROTOCOL) derived.pingInterval(heartbeat.interval());
+    if (heartbeat instanceof Heartbeat.Protocol p) derived.pingInterval(p.interval());
+    if (base == DefaultClient.get()) {
+      // OkHttp takes at most Integer.MAX_VALUE ms (24 days) here.
+      long backstopMs =
+          Math.min(
+              Integer.MAX_VALUE,
+              Durations.saturatedNanos(config.attemptTimeout()) / 1_000_000L + 1_000L);
+      derived
+          .connectTimeout(Duration.ofMillis(backstopMs))
+          .readTimeout(Duration.ofMillis(backstopMs));
+    }
     return derived.build();
   }
 
@@ -749,7 +764,7 @@ public final class RealReconnectingSocket
         && t.getMessage().startsWith("sent ping but didn't receive pong")) {
       return new HeartbeatTimeoutException(
           "no pong to OkHttp's protocol ping within its interval of "
-              + Durations.format(config.heartbeat().interval())
+              + Durations.format(HeartbeatMonitor.intervalOf(config.heartbeat()))
               + " ("
               + t.getMessage()
               + ")",

@@ -49,28 +49,29 @@ final class Harness {
   TestObserver<ConnectionState> states;
   TestObserver<Message> messages;
 
+  /** This harness's configuration, with Lifeline's default client. */
+  Config config() {
+    return new Config(
+        requests,
+        DefaultClient.get(),
+        scheduler,
+        heartbeat,
+        retryPolicy,
+        retryIf,
+        retryAfterCeiling,
+        stableAfter,
+        attemptTimeout,
+        onReady,
+        random,
+        0,
+        outbox,
+        highWaterMark,
+        correlation);
+  }
+
   RealReconnectingSocket build() {
     fakes.handshakeBytesTo = countBytes ? activity : null;
-    socket =
-        new RealReconnectingSocket(
-            new Config(
-                requests,
-                DefaultClient.get(),
-                scheduler,
-                heartbeat,
-                retryPolicy,
-                retryIf,
-                retryAfterCeiling,
-                stableAfter,
-                attemptTimeout,
-                onReady,
-                random,
-                0,
-                outbox,
-                highWaterMark,
-                correlation),
-            fakes,
-            activity);
+    socket = new RealReconnectingSocket(config(), fakes, activity);
     states = socket.states().test();
     messages = socket.messages().test();
     return socket;

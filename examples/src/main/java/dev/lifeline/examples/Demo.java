@@ -52,6 +52,14 @@ public final class Demo {
   static final String GREEN = "32", YELLOW = "33", RED = "31", GREY = "90";
   private static final int ORDERS = 3;
 
+  /** How long after its last frame a dead link is caught: interval + timeout. */
+  private static Duration caughtWithin(Heartbeat heartbeat) {
+    if (heartbeat instanceof Heartbeat.Application a) return a.interval().plus(a.timeout());
+    if (heartbeat instanceof Heartbeat.Protocol p) return p.interval().plus(p.timeout());
+    if (heartbeat instanceof Heartbeat.Passive p) return p.timeout();
+    return Duration.ZERO;
+  }
+
   public static void main(String[] args) throws Exception {
     String logLevel = "org.slf4j.simpleLogger.log.dev.lifeline";
     if (System.getProperty(logLevel) == null) System.setProperty(logLevel, "warn");
@@ -202,7 +210,7 @@ public final class Demo {
                     + seconds(now - lastFrameAt)
                     + " after the last frame; interval"
                     + " + timeout = "
-                    + millis(heartbeat.interval().plus(heartbeat.timeout())));
+                    + millis(caughtWithin(heartbeat)));
           }
           if (w.attempt() == 1) { // the budget is full again: the last outage ended
             if (outageStartedAt >= 0) {
