@@ -15,7 +15,9 @@ import java.util.function.Supplier;
  * instead of queueing, so it stops reading from its own connection and TCP pushes back on the
  * server, as on a single connection. The waiting reader's connection counts the wait as life (the
  * caller marks it delivering). Terminal signals from the socket's loop never wait: they are left
- * for whoever holds the turn, or delivered at once when nobody does.
+ * for whoever holds the turn, or delivered at once when nobody does. One raised by a subscriber
+ * from inside its own {@code onNext} (it called {@code close()}) waits until that message has
+ * reached every subscriber: a terminal never interrupts a delivery.
  *
  * <p>A give-up ends the current stream with its error and starts a fresh one for the next {@code
  * connect()}; subscribers reach the current one through {@link #view}.
@@ -74,6 +76,9 @@ final class Inbound {
   }
 
   private void flushTerminals() {
+    // Raised from inside a delivery on this thread (a subscriber called close()): the turn is this
+    // thread's, and the delivery finishes first (every subscriber gets the message), then flushes.
+    if (turn.isHeldByCurrentThread()) return;
     while (!terminals.isEmpty() && turn.tryLock()) {
       try {
         Runnable next;

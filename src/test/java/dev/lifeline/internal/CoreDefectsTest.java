@@ -751,4 +751,49 @@ class CoreDefectsTest {
     h.advance(ofMillis(10));
     written.assertComplete();
   }
+
+  // --- A terminal signal raised from inside a messages() observer --------------------------------
+
+  @Test
+  void closeCalledFromAMessagesObserverEndsTheStreamOnlyAfterEverySubscriberHasTheMessage() {
+    h.build();
+    AtomicBoolean inside = new AtomicBoolean();
+    AtomicBoolean terminalInsideOnNext = new AtomicBoolean();
+    List<String> first = new ArrayList<>();
+    h.socket
+        .messages()
+        .subscribe(
+            new Observer<Message>() {
+              @Override
+              public void onSubscribe(Disposable d) {}
+
+              @Override
+              public void onNext(Message m) {
+                inside.set(true);
+                first.add(((Message.Text) m).text());
+                if (((Message.Text) m).text().equals("bye")) h.socket.close();
+                inside.set(false);
+              }
+
+              @Override
+              public void onError(Throwable e) {
+                if (inside.get()) terminalInsideOnNext.set(true);
+              }
+
+              @Override
+              public void onComplete() {
+                if (inside.get()) terminalInsideOnNext.set(true);
+              }
+            });
+    TestObserver<Message> second = h.socket.messages().test();
+    h.socket.connect();
+    h.fakes.last().open().receive("hello").receive("bye");
+    assertThat(first).containsExactly("hello", "bye");
+    // Was: close() inside the first observer's onNext completed every subscriber at once, so the
+    // second one never got "bye", and the first was completed while still inside onNext.
+    second.assertValueCount(2).assertComplete();
+    assertThat(terminalInsideOnNext).as("onComplete re-entered onNext").isFalse();
+    assertThat(h.messages.values()).hasSize(2);
+    h.messages.assertComplete();
+  }
 }
