@@ -24,6 +24,19 @@ public sealed interface Message {
   long sizeInBytes();
 
   /**
+   * The payload as text: a text message's own text; a binary message's bytes decoded as UTF-8
+   * (malformed sequences become U+FFFD). Saves the {@code instanceof Message.Text} cast where the
+   * protocol is text-only.
+   */
+  String text();
+
+  /**
+   * The payload as bytes: a binary message's own bytes; a text message's text encoded as UTF-8 (the
+   * bytes that went or came over the wire).
+   */
+  ByteString bytes();
+
+  /**
    * A text (opcode 1) message.
    *
    * @param text the payload
@@ -37,6 +50,11 @@ public sealed interface Message {
     @Override
     public long sizeInBytes() {
       return utf8Length(text);
+    }
+
+    @Override
+    public ByteString bytes() {
+      return ByteString.encodeUtf8(text);
     }
 
     @Override
@@ -60,6 +78,11 @@ public sealed interface Message {
     @Override
     public long sizeInBytes() {
       return bytes.size();
+    }
+
+    @Override
+    public String text() {
+      return bytes.utf8();
     }
 
     @Override

@@ -131,8 +131,10 @@ public interface ReconnectingSocket extends AutoCloseable {
    * <ul>
    *   <li>Emits on OkHttp's reader thread, in the order the server sent.
    *   <li>Never signals an error for a transient failure (a drop is followed by a reconnect).
-   *   <li>Signals a {@link GaveUpException} once when the socket gives up; subscribers that arrive
-   *       afterwards see the messages of the next {@code connect()}.
+   *   <li>Signals a {@link GaveUpException} when the socket gives up; a subscriber that arrives
+   *       while the socket is still {@code Failed} gets the same error at once. After {@link
+   *       #connect()} is called, new subscribers join the next episode's stream: to go on after a
+   *       give-up, call {@code connect()}, then subscribe again.
    *   <li>Completes on {@link #close()}.
    * </ul>
    *
@@ -206,6 +208,11 @@ public interface ReconnectingSocket extends AutoCloseable {
    *       full, the message is larger than OkHttp can send (16 MiB) or, when it would have to wait,
    *       than the whole outbox, or the socket is closed.
    * </ul>
+   *
+   * <p>While {@code Idle} (before {@link #connect()}, after {@link #disconnect()}) and while {@code
+   * Failed} (after a give-up), a message is {@code QUEUED} as while reconnecting: it waits in the
+   * outbox, under its time-to-live, for the next {@code connect()}, and {@link #close()} reports it
+   * on {@link #undelivered()}. A give-up itself reports what the outbox held then.
    */
   SendResult send(String text);
 

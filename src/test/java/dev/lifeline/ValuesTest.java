@@ -352,4 +352,17 @@ class ValuesTest {
             () -> new ConnectionState.WaitingToReconnect(1, ofSeconds(-1), new RuntimeException()))
         .isInstanceOf(IllegalArgumentException.class);
   }
+
+  @Test
+  void messagesGiveTheirPayloadAsTextOrBytesWithoutACast() {
+    Message text = Message.text("héllo");
+    Message binary = Message.binary(ByteString.encodeUtf8("héllo"));
+    assertThat(text.text()).isEqualTo("héllo");
+    assertThat(text.bytes()).isEqualTo(ByteString.encodeUtf8("héllo"));
+    assertThat(binary.text()).isEqualTo("héllo");
+    assertThat(binary.bytes().size()).isEqualTo(6);
+    assertThat(text.bytes().size()).isEqualTo(text.sizeInBytes());
+    assertThat(Message.binary(ByteString.of((byte) 0xff)).text()).isEqualTo("\ufffd");
+    assertThat(text).isNotEqualTo(binary); // a text and a binary message are different messages
+  }
 }

@@ -4,8 +4,10 @@ import dev.lifeline.GaveUpException;
 import dev.lifeline.Message;
 import io.reactivex.rxjava3.core.Observable;
 import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Supplier;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The socket's inbound message stream, across connections and episodes.
@@ -19,8 +21,9 @@ import java.util.function.Supplier;
  * from inside its own {@code onNext} (it called {@code close()}) waits until that message has
  * reached every subscriber: a terminal never interrupts a delivery.
  *
- * <p>A give-up ends the current stream with its error and starts a fresh one for the next {@code
- * connect()}; subscribers reach the current one through {@link #view}.
+ * <p>A give-up ends the current stream with its error; it stays current, so that a subscriber who
+ * arrives later learns of the give-up at once, until {@code connect()} starts a fresh stream.
+ * Subscribers reach the current one through {@link #view}.
  */
 final class Inbound {
   private final ReentrantLock turn = new ReentrantLock();
@@ -28,6 +31,7 @@ final class Inbound {
   private final Supplier<String> name;
   private final Observable<Message> view;
   private volatile Broadcast<Message> stream;
+  private final AtomicReference<@Nullable Broadcast<Message>> givenUp = new AtomicReference<>();
 
   Inbound(Supplier<String> name) {
     this.name = name;
@@ -60,8 +64,18 @@ final class Inbound {
    */
   Runnable gaveUp(GaveUpException reason) {
     Broadcast<Message> failed = stream;
-    stream = Broadcast.create(name, "messages() subscriber");
+    givenUp.set(failed);
     return () -> terminate(() -> failed.onError(reason));
+  }
+
+  /**
+   * Any thread, from {@code connect()}, before the loop runs it: after a give-up, subscribers from
+   * now on join a fresh stream (the one the new episode's messages go to).
+   */
+  void restart() {
+    Broadcast<Message> failed = givenUp.getAndSet(null);
+    if (failed != null && stream == failed)
+      stream = Broadcast.create(name, "messages() subscriber");
   }
 
   /** Loop: the signal that completes the stream for good. */

@@ -645,6 +645,7 @@ final class Outbound {
   void stopTimers() {
     lookAgain.dispose();
     expiryTimer.dispose();
+    expiryArmed = false;
   }
 
   /** Loop, after close(): no more reports. */

@@ -228,6 +228,7 @@ public final class RealReconnectingSocket
   @Override
   public void connect() {
     if (closed) throw new IllegalStateException("connect() on a closed socket: build a new one");
+    inbound.restart(); // after a give-up: who subscribes from now on waits for the new episode
     submit(this::doConnect);
   }
 
@@ -729,8 +730,8 @@ public final class RealReconnectingSocket
   private void giveUp(GaveUpException reason) {
     leave(new GaveUp());
     resetOutage();
-    // Swap the stream before anyone hears of the failure: a subscriber reacting to Failed joins
-    // the next connect()'s stream, not the one about to error.
+    // The failed stream stays current until connect(): a subscriber who comes later learns of the
+    // give-up at once; one who calls connect() first joins the next episode's stream.
     Runnable endStream = inbound.gaveUp(reason);
     outbound.stopTimers();
     outbound.failAll(reason, signals);

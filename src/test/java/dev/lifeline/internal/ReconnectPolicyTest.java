@@ -7,6 +7,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.lifeline.Backoff;
 import dev.lifeline.ConnectionState;
 import dev.lifeline.ConnectionState.Connecting;
+import dev.lifeline.GaveUpException;
 import dev.lifeline.HandshakeException;
 import dev.lifeline.Heartbeat;
 import dev.lifeline.Message;
@@ -341,9 +342,9 @@ class ReconnectPolicyTest {
     h.fakes.last().drop();
     h.messages.assertError(RetriesExhaustedException.class);
 
+    h.socket.connect();
     TestObserver<Message> later = h.socket.messages().test();
     later.assertNoErrors();
-    h.socket.connect();
     h.fakes.last().open().receive("again");
     later.assertValue(Message.text("again"));
     h.fakes.last().drop();
@@ -351,21 +352,30 @@ class ReconnectPolicyTest {
   }
 
   @Test
-  void aSubscriberReactingToFailedJoinsTheNextConnectsStream() {
+  void aSubscriberWhoArrivesAfterAGiveUpLearnsOfItUntilConnectStartsAgain() {
     h.retryPolicy = Backoff.exponential(ofSeconds(1), ofSeconds(30)).maxAttempts(0);
     h.build();
-    List<TestObserver<Message>> next = new ArrayList<>();
+    List<TestObserver<Message>> reacting = new ArrayList<>();
     h.socket
         .states()
         .ofType(ConnectionState.Failed.class)
-        .subscribe(failed -> next.add(h.socket.messages().test()));
+        .subscribe(failed -> reacting.add(h.socket.messages().test()));
     h.socket.connect();
     h.fakes.last().drop();
+    GaveUpException gaveUp = h.failed().cause();
 
-    assertThat(next).singleElement().satisfies(TestObserver::assertEmpty);
+    // Was: a subscriber arriving after the give-up got nothing at all, and waited forever on a
+    // socket that had stopped.
+    assertThat(reacting).singleElement().satisfies(o -> o.assertNoValues().assertError(gaveUp));
+    TestObserver<Message> late = h.socket.messages().test();
+    late.assertNoValues().assertError(gaveUp);
+
     h.socket.connect();
+    TestObserver<Message> next = h.socket.messages().test();
+    next.assertEmpty();
     h.fakes.last().open().receive("next episode");
-    next.get(0).assertValuesOnly(Message.text("next episode"));
+    next.assertValuesOnly(Message.text("next episode"));
+    late.assertValueCount(0);
   }
 
   @Test

@@ -260,12 +260,11 @@ class WireTest {
   }
 
   /**
-   * The Javadoc of {@code messages()}: after a give-up, "subscribers that arrive afterwards see the
-   * messages of the next connect()". A user who reacts to {@code Failed} by subscribing again and
-   * reconnecting is such a subscriber.
+   * The Javadoc of {@code messages()}: to go on after a give-up, "call connect(), then subscribe
+   * again". A user who does that in reaction to {@code Failed} sees the next episode's messages.
    */
   @Test
-  void subscribingToMessagesWhenFailedIsEmittedSeesTheNextConnectsMessages() {
+  void connectingThenSubscribingWhenFailedIsEmittedSeesTheNextConnectsMessages() {
     server.enqueue(new MockResponse.Builder().code(401).build());
     server.enqueue(upgrade(ServerListener.greeting("welcome")));
     ReconnectingSocket socket = track(builder("/feed").build());
@@ -276,8 +275,8 @@ class WireTest {
         .firstElement()
         .subscribe(
             failed -> {
-              socket.messages().subscribe(next);
               socket.connect();
+              socket.messages().subscribe(next);
             });
 
     socket.connect();
