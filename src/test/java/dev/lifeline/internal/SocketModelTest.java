@@ -27,6 +27,7 @@ import io.reactivex.rxjava3.core.Observer;
 import io.reactivex.rxjava3.core.SingleObserver;
 import io.reactivex.rxjava3.disposables.Disposable;
 import io.reactivex.rxjava3.functions.Consumer;
+import io.reactivex.rxjava3.observers.TestObserver;
 import io.reactivex.rxjava3.plugins.RxJavaPlugins;
 import io.reactivex.rxjava3.subjects.CompletableSubject;
 import java.io.IOException;
@@ -735,6 +736,7 @@ class SocketModelTest {
     private long slowMillis;
 
     private boolean closeCalled;
+    private boolean messagesGaveUp;
     private String where = "setup";
 
     Run(Schedule schedule, boolean tracing) {
@@ -869,10 +871,30 @@ class SocketModelTest {
                   "messages-error",
                   "messages() signalled " + e + " while the state is " + socket.state());
             }
-            // Subscribers that arrive after a give-up see the messages of the next connect().
-            messages = messagesRecorder();
-            socket.messages().subscribe(messages);
+            // A subscriber who arrives while the socket is Failed learns of the give-up at once;
+            // the next connect() starts the stream the model subscribes to again.
+            TestObserver<Message> late = socket.messages().test();
+            if (late.values().size() != 0 || late.errors().size() != 1 || late.errors().get(0) != e)
+              violate(
+                  "messages-error",
+                  "a messages() subscriber arriving after the give-up got "
+                      + late.values()
+                      + " and "
+                      + late.errors()
+                      + ", not the give-up");
+            late.dispose();
+            messagesGaveUp = true;
           });
+    }
+
+    /** {@code connect()}, then a new messages() subscriber if the last one saw a give-up. */
+    private void connect() {
+      socket.connect();
+      if (messagesGaveUp) {
+        messagesGaveUp = false;
+        messages = messagesRecorder();
+        socket.messages().subscribe(messages);
+      }
     }
 
     static @Nullable String field(Message m, int i) {
@@ -933,7 +955,7 @@ class SocketModelTest {
       FakeSocket f;
       switch (step.op()) {
         case CONNECT:
-          socket.connect();
+          connect();
           return "state " + socket.state();
         case DISCONNECT:
           socket.disconnect();
@@ -1618,7 +1640,7 @@ class SocketModelTest {
         ConnectionState s = socket.state();
         FakeSocket f = last();
         if (s instanceof ConnectionState.Idle || s instanceof ConnectionState.Failed) {
-          socket.connect();
+          connect();
         } else if (s instanceof ConnectionState.WaitingToReconnect) {
           socket.reconnectNow();
         } else if (s instanceof ConnectionState.Connecting) {
