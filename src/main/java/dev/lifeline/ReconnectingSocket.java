@@ -160,6 +160,19 @@ public interface ReconnectingSocket extends AutoCloseable {
   Observable<Duration> roundTripTimes();
 
   /**
+   * The {@link ConnectionState.Connected} state of each connection at the moment it proves healthy:
+   * it stayed up for {@link Builder#stableAfter stableAfter} and, when a heartbeat is configured,
+   * showed life (an inbound frame) in that time or later. That is when the outage ends and the
+   * retry budget is restored; a connection that drops sooner, however often, never appears here. At
+   * most one value per connection.
+   *
+   * <p>Hot; emitted on the scheduler's thread or, when the first sign of life comes after {@code
+   * stableAfter}, on OkHttp's reader thread; never signals an error; completes on {@link #close()}.
+   * A subscriber that throws is logged and keeps its subscription.
+   */
+  Observable<ConnectionState.Connected> healthy();
+
+  /**
    * Starts connecting if the socket is {@code Idle} or {@code Failed}; does nothing if it is
    * already connecting, connected or waiting to reconnect. After a give-up this starts a fresh
    * outage budget. Returns at once; watch {@link #states()} for progress.

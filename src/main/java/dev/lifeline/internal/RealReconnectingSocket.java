@@ -92,10 +92,12 @@ public final class RealReconnectingSocket
 
   private static final class Live implements Phase {
     final Link link;
+    final Connected state;
     Disposable health = Disposable.disposed();
 
-    Live(Link link) {
+    Live(Link link, Connected state) {
       this.link = link;
+      this.state = state;
     }
   }
 
@@ -117,6 +119,7 @@ public final class RealReconnectingSocket
   private final LongSupplier clock;
   private final Broadcast<ConnectionState> states;
   private final SerialEmitter<Duration> roundTrips;
+  private final SerialEmitter<Connected> healthy;
   private final Inbound inbound;
   private final Outbound outbound;
   private final @Nullable Replies replies;
@@ -160,6 +163,7 @@ public final class RealReconnectingSocket
     }
     this.states = Broadcast.replaying(this::name, "states() subscriber", ConnectionState.IDLE);
     this.roundTrips = new SerialEmitter<>(this::name, "roundTripTimes() subscriber");
+    this.healthy = new SerialEmitter<>(this::name, "healthy() subscriber");
     this.inbound = new Inbound(this::name);
     this.replies =
         config.correlation() != null
@@ -218,6 +222,11 @@ public final class RealReconnectingSocket
   @Override
   public Observable<Duration> roundTripTimes() {
     return roundTrips.stream().hide();
+  }
+
+  @Override
+  public Observable<Connected> healthy() {
+    return healthy.stream().hide();
   }
 
   @Override
@@ -467,6 +476,7 @@ public final class RealReconnectingSocket
     signals.add(states::onComplete);
     signals.add(inbound.complete());
     signals.add(roundTrips::onComplete);
+    signals.add(healthy::onComplete);
     signals.add(outbound::completeReports);
   }
 
@@ -573,13 +583,14 @@ public final class RealReconnectingSocket
 
   private void becomeConnected(Attempt a) {
     Link link = a.link;
-    Live live = new Live(link);
+    Live live =
+        new Live(link, new Connected(Instant.ofEpochMilli(scheduler.now(TimeUnit.MILLISECONDS))));
     leave(live);
     live.health = after(config.stableAfter(), () -> stableFor(link));
     // Retransmissions and what was queued go out before the state is announced: a message sent by
     // an observer of Connected (or any thread from now on) follows them.
     outbound.attach(link.lane, signals);
-    publish(new Connected(Instant.ofEpochMilli(scheduler.now(TimeUnit.MILLISECONDS))));
+    publish(live.state);
   }
 
   /**
@@ -589,9 +600,9 @@ public final class RealReconnectingSocket
    * retrying forever. A timer, not a clock comparison: a clock step cannot delay it.
    */
   private void stableFor(Link link) {
-    if (!(phase instanceof Live) || !current(link)) return;
+    if (!(phase instanceof Live live) || !current(link)) return;
     if (!link.monitor.enabled() || link.monitor.sawLife()) {
-      healthy();
+      provedHealthy(live);
     } else {
       link.awaitLife();
     }
@@ -601,15 +612,17 @@ public final class RealReconnectingSocket
   public void lifeAfterStable(Link link) {
     submit(
         () -> {
-          if (phase instanceof Live && current(link)) healthy();
+          if (phase instanceof Live live && current(link)) provedHealthy(live);
         });
   }
 
-  private void healthy() {
+  private void provedHealthy(Live live) {
     if (retries > 0 || outageStartedAt >= 0) {
       log.debug("{} connection healthy: retry budget restored", name);
     }
     resetOutage();
+    Connected state = live.state;
+    signals.add(() -> healthy.onNext(state));
   }
 
   private void attemptTimedOut(Link link) {

@@ -389,4 +389,31 @@ class ReconnectPolicyTest {
     h.fakes.last().drop();
     assertThat(h.failed().cause()).hasCauseInstanceOf(ArithmeticException.class);
   }
+
+  @Test
+  void healthyEmitsEachConnectionOnceItHasProvedItselfAndNeverOneThatDropsSooner() {
+    h.heartbeat = Heartbeat.passive(ofSeconds(30));
+    h.build();
+    TestObserver<ConnectionState.Connected> healthy = h.socket.healthy().test();
+    h.socket.connect();
+    h.fakes.last().open();
+    h.advance(ofSeconds(4));
+    h.fakes.last().drop(); // up 4 s of the 5 s stableAfter: not healthy
+    healthy.assertEmpty();
+    assertThat(h.waiting().attempt()).isEqualTo(1);
+
+    h.advance(ofSeconds(1));
+    FakeWebSockets.FakeSocket second = h.fakes.last().open();
+    ConnectionState.Connected connected = (ConnectionState.Connected) h.socket.state();
+    h.advance(ofSeconds(5));
+    healthy.assertEmpty(); // up long enough, but silent: the heartbeat asks for a sign of life
+    second.receive("tick");
+    healthy.assertValuesOnly(connected);
+    second.receive("tock");
+    h.advance(ofSeconds(60));
+    healthy.assertValueCount(1); // once per connection
+
+    h.socket.close();
+    healthy.assertComplete();
+  }
 }
