@@ -149,6 +149,24 @@ public interface ReconnectingSocket extends AutoCloseable {
    */
   Observable<ConnectionState> states();
 
+  /**
+   * Completes when the socket is {@code Connected}: at once if it is, else at the next {@code
+   * Connected}. Fails with the {@link GaveUpException} if the socket gives up first (or has given
+   * up: it is {@code Failed}), and with a {@link SocketClosedException} if it is or gets closed
+   * first. Does not connect by itself: call {@link #connect()} first, as {@link #connect(String)}
+   * does. Typical use, to fail fast when the first connection cannot be made:
+   *
+   * <pre>{@code
+   * socket.connect();
+   * socket.whenConnected().blockingAwait(); // or timeout(...) and subscribe
+   * }</pre>
+   *
+   * <p>Cold: each subscription watches {@link #states()} from the current state on. Signals on the
+   * thread that made the socket {@code Connected}, {@code Failed} or {@code Closed}, or on the
+   * subscribing thread when the current state decides it.
+   */
+  Completable whenConnected();
+
   /** The current state. */
   ConnectionState state();
 

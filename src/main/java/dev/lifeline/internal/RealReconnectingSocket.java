@@ -2,6 +2,7 @@ package dev.lifeline.internal;
 
 import dev.lifeline.AttemptTimeoutException;
 import dev.lifeline.ConnectionState;
+import dev.lifeline.ConnectionState.Closed;
 import dev.lifeline.ConnectionState.Connected;
 import dev.lifeline.ConnectionState.Connecting;
 import dev.lifeline.ConnectionState.Failed;
@@ -222,6 +223,19 @@ public final class RealReconnectingSocket
   @Override
   public Observable<Duration> roundTripTimes() {
     return roundTrips.stream().hide();
+  }
+
+  @Override
+  public Completable whenConnected() {
+    return states
+        .filter(s -> s instanceof Connected || s instanceof Failed || s instanceof Closed)
+        .firstOrError()
+        .flatMapCompletable(
+            s -> {
+              if (s instanceof Failed f) return Completable.error(f.cause());
+              if (s instanceof Closed) return Completable.error(new SocketClosedException());
+              return Completable.complete();
+            });
   }
 
   @Override

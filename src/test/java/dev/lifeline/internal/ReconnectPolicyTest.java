@@ -416,4 +416,34 @@ class ReconnectPolicyTest {
     h.socket.close();
     healthy.assertComplete();
   }
+
+  @Test
+  void whenConnectedCompletesOnTheNextConnectedAndFailsWithTheGiveUpOrTheClose() {
+    h.retryPolicy = Backoff.exponential(ofSeconds(1), ofSeconds(30)).jitter(0).maxAttempts(1);
+    h.build();
+    h.socket.connect();
+    TestObserver<Void> first = h.socket.whenConnected().test();
+    first.assertNotComplete().assertNoErrors(); // Connecting
+    h.fakes.last().drop();
+    first.assertNotComplete().assertNoErrors(); // WaitingToReconnect: not yet decided
+    h.advance(ofSeconds(1));
+    h.fakes.last().open();
+    first.assertComplete();
+    h.socket.whenConnected().test().assertComplete(); // already Connected
+
+    h.advance(ofSeconds(10)); // healthy: a fresh budget of one retry
+    h.fakes.last().drop();
+    TestObserver<Void> second = h.socket.whenConnected().test();
+    h.advance(ofSeconds(1));
+    h.fakes.last().drop(); // the one retry fails too: give up
+    GaveUpException gaveUp = h.failed().cause();
+    second.assertError(gaveUp);
+    h.socket.whenConnected().test().assertError(gaveUp); // already Failed
+
+    h.socket.connect();
+    TestObserver<Void> third = h.socket.whenConnected().test();
+    h.socket.close();
+    third.assertError(dev.lifeline.SocketClosedException.class);
+    h.socket.whenConnected().test().assertError(dev.lifeline.SocketClosedException.class);
+  }
 }
