@@ -47,7 +47,7 @@ final class Link extends WebSocketListener implements Session, HeartbeatMonitor.
     void lifeAfterStable(Link link);
 
     /** Turns OkHttp's failure report into the exception users see. */
-    Throwable describeFailure(Throwable t, @Nullable Response response);
+    Throwable describeFailure(Throwable t, @Nullable Response response, boolean wasOpen);
 
     /** Reader thread: an application pong measured this round trip. */
     void roundTrip(Duration rtt);
@@ -161,8 +161,11 @@ final class Link extends WebSocketListener implements Session, HeartbeatMonitor.
 
   // --- OkHttp callbacks ---------------------------------------------------------------------
 
+  private volatile boolean wasOpen; // OkHttp's reader thread: onOpen came
+
   @Override
   public void onOpen(WebSocket webSocket, Response response) {
+    wasOpen = true;
     events.opened(this, response);
   }
 
@@ -227,7 +230,7 @@ final class Link extends WebSocketListener implements Session, HeartbeatMonitor.
   @Override
   public void onFailure(WebSocket webSocket, Throwable t, @Nullable Response response) {
     Throwable ours = killedBy.get();
-    events.ended(this, ours != null ? ours : events.describeFailure(t, response));
+    events.ended(this, ours != null ? ours : events.describeFailure(t, response, wasOpen));
   }
 
   // --- Session -------------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 package dev.lifeline.internal;
 
 import dev.lifeline.AttemptTimeoutException;
+import dev.lifeline.ConnectionLostException;
 import dev.lifeline.ConnectionState;
 import dev.lifeline.ConnectionState.Closed;
 import dev.lifeline.ConnectionState.Connected;
@@ -28,11 +29,14 @@ import io.reactivex.rxjava3.core.Scheduler;
 import io.reactivex.rxjava3.core.Single;
 import io.reactivex.rxjava3.disposables.Disposable;
 import io.reactivex.rxjava3.exceptions.Exceptions;
+import java.io.EOFException;
+import java.io.IOException;
 import java.net.SocketTimeoutException;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentLinkedQueue;
@@ -782,7 +786,7 @@ public final class RealReconnectingSocket
   }
 
   @Override
-  public Throwable describeFailure(Throwable t, @Nullable Response response) {
+  public Throwable describeFailure(Throwable t, @Nullable Response response, boolean wasOpen) {
     if (response != null && response.code() != 101) {
       return new HandshakeException(
           response.code(), response.message(), response.headers(), name, t);
@@ -798,7 +802,34 @@ public final class RealReconnectingSocket
               + ")",
           t);
     }
+    if (wasOpen && t instanceof IOException) {
+      return new ConnectionLostException(describeDrop(t), t);
+    }
     return t;
+  }
+
+  /** What an open connection's I/O failure means, in words. */
+  private String describeDrop(Throwable t) {
+    String message = t.getMessage() == null ? "" : t.getMessage().toLowerCase(Locale.ROOT);
+    if (t instanceof EOFException) {
+      return "the server, or something between, closed the TCP connection without a WebSocket"
+          + " close frame";
+    }
+    if (t instanceof SocketTimeoutException) {
+      long writeTimeout = config.client().writeTimeoutMillis();
+      return writeTimeout == 0
+          ? "a read or write on the connection timed out"
+          : "no byte could be written for OkHttp's write timeout of "
+              + Durations.formatMillis(writeTimeout)
+              + ": the server or the network stopped taking bytes";
+    }
+    if (message.contains("reset") || message.contains("broken pipe")) {
+      return "the connection was reset: the server, or something between, dropped it";
+    }
+    if (message.contains("socket closed") || message.contains("canceled")) {
+      return "the connection's socket was closed under it, without a WebSocket close frame";
+    }
+    return "the connection failed";
   }
 
   private static Duration min(Duration a, Duration b) {

@@ -8,6 +8,7 @@ import static java.util.concurrent.TimeUnit.SECONDS;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.lifeline.Backoff;
+import dev.lifeline.ConnectionLostException;
 import dev.lifeline.ConnectionState.Failed;
 import dev.lifeline.ConnectionState.WaitingToReconnect;
 import dev.lifeline.Message;
@@ -110,7 +111,9 @@ class AcceptThenCloseTest {
             "Failed");
     for (WaitingToReconnect w : log.all(WaitingToReconnect.class)) {
       if (drop == Drop.CANCEL) {
-        assertThat(w.cause()).isInstanceOf(IOException.class);
+        assertThat(w.cause())
+            .isInstanceOf(ConnectionLostException.class)
+            .hasCauseInstanceOf(IOException.class);
       } else {
         assertThat(w.cause()).isInstanceOf(ServerClosedException.class);
       }

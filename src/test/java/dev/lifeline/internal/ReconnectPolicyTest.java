@@ -5,6 +5,7 @@ import static java.time.Duration.ofSeconds;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.lifeline.Backoff;
+import dev.lifeline.ConnectionLostException;
 import dev.lifeline.ConnectionState;
 import dev.lifeline.ConnectionState.Connecting;
 import dev.lifeline.GaveUpException;
@@ -16,7 +17,9 @@ import dev.lifeline.RetryContext;
 import dev.lifeline.ServerClosedException;
 import dev.lifeline.TerminalFailureException;
 import io.reactivex.rxjava3.observers.TestObserver;
+import java.io.EOFException;
 import java.io.IOException;
+import java.net.SocketTimeoutException;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.ZoneOffset;
@@ -47,7 +50,8 @@ class ReconnectPolicyTest {
 
     assertThat(h.failed().cause()).isInstanceOf(RetriesExhaustedException.class);
     assertThat(h.failed().cause().retries()).isEqualTo(3);
-    assertThat(h.failed().cause()).hasCauseInstanceOf(IOException.class);
+    assertThat(h.failed().cause()).hasCauseInstanceOf(ConnectionLostException.class);
+    assertThat(h.failed().cause().getCause()).hasCauseInstanceOf(IOException.class);
     h.messages.assertError(RetriesExhaustedException.class);
     h.advance(Duration.ofHours(1));
     assertThat(h.fakes.count()).as("no handshake after giving up").isEqualTo(4);
@@ -445,5 +449,38 @@ class ReconnectPolicyTest {
     h.socket.close();
     third.assertError(dev.lifeline.SocketClosedException.class);
     h.socket.whenConnected().test().assertError(dev.lifeline.SocketClosedException.class);
+  }
+
+  @Test
+  void aDropOfAnOpenConnectionSaysInWordsWhatHappenedAndKeepsOkHttpsFailureAsItsCause() {
+    // Was: a bare "EOFException: null", "Socket closed" or "SocketTimeoutException: timeout".
+    h.build();
+    h.socket.connect();
+    EOFException eof = new EOFException();
+    h.fakes.last().open().fail(eof);
+    assertThat(h.waiting().cause())
+        .isInstanceOf(ConnectionLostException.class)
+        .hasCause(eof)
+        .hasMessage(
+            "connection lost: the server, or something between, closed the TCP connection"
+                + " without a WebSocket close frame (java.io.EOFException)");
+
+    h.advance(h.waiting().delay());
+    SocketTimeoutException timeout = new SocketTimeoutException("timeout");
+    h.fakes.last().open().fail(timeout);
+    assertThat(h.waiting().cause())
+        .hasCause(timeout)
+        .hasMessageStartingWith(
+            "connection lost: no byte could be written for OkHttp's write timeout of 10s");
+
+    h.advance(h.waiting().delay());
+    h.fakes.last().open().fail(new java.net.SocketException("Connection reset"));
+    assertThat(h.waiting().cause()).hasMessageContaining("the connection was reset");
+
+    // Before the upgrade, a failure is the attempt's own, and stays as OkHttp reported it.
+    h.advance(h.waiting().delay());
+    java.net.ConnectException refused = new java.net.ConnectException("Connection refused");
+    h.fakes.last().fail(refused);
+    assertThat(h.waiting().cause()).isSameAs(refused);
   }
 }
