@@ -17,11 +17,10 @@ import org.jspecify.annotations.Nullable;
  * }</pre>
  *
  * <p>An incoming message for which {@code idOfIncoming} returns an id is a reply: it completes the
- * matching {@link ReconnectingSocket#sendAcknowledged} or {@link ReconnectingSocket#request} and is
- * not emitted on {@link ReconnectingSocket#messages()}; a reply that matches nothing (a duplicate,
- * or one that came after its timeout) is dropped. So return null for everything that is not a
- * reply. {@code idOfIncoming} runs on OkHttp's reader thread for every inbound message: keep it
- * cheap.
+ * matching {@link Replies#sendAcknowledged} or {@link Replies#request} and is not emitted on {@link
+ * ReconnectingSocket#messages()}; a reply that matches nothing (a duplicate, or one that came after
+ * its timeout) is dropped. So return null for everything that is not a reply. {@code idOfIncoming}
+ * runs on OkHttp's reader thread for every inbound message: keep it cheap.
  */
 public final class Correlation {
   private final Function<? super Message, @Nullable String> idOfOutgoing;

@@ -3,10 +3,10 @@ package dev.lifeline;
 import dev.lifeline.internal.Config;
 import dev.lifeline.internal.DefaultClient;
 import dev.lifeline.internal.RealReconnectingSocket;
+import io.reactivex.rxjava3.annotations.CheckReturnValue;
 import io.reactivex.rxjava3.core.Completable;
 import io.reactivex.rxjava3.core.Observable;
 import io.reactivex.rxjava3.core.Scheduler;
-import io.reactivex.rxjava3.core.Single;
 import io.reactivex.rxjava3.schedulers.Schedulers;
 import java.time.Duration;
 import java.util.Locale;
@@ -165,6 +165,7 @@ public interface ReconnectingSocket extends AutoCloseable {
    * thread that made the socket {@code Connected}, {@code Failed} or {@code Closed}, or on the
    * subscribing thread when the current state decides it.
    */
+  @CheckReturnValue
   Completable whenConnected();
 
   /** The current state. */
@@ -267,33 +268,19 @@ public interface ReconnectingSocket extends AutoCloseable {
    * never written, or with {@link SendRejectedException}. Completes on the scheduler's thread (the
    * drain that saw it leave OkHttp's queue); an observer that throws is logged and changes nothing.
    */
+  @CheckReturnValue
   Completable sendWritten(Message message);
 
   /**
-   * Sends {@code message} when subscribed, and completes when the server's reply with the same
-   * correlation id arrives (see {@link Builder#correlation}). At least once: if the connection
-   * drops before the reply, the message is sent again, with the same id, on the next connection
-   * (after its ready hook, before anything queued later), so the server can recognise a duplicate.
+   * Acknowledged sends and request/reply on this socket, with replies matched by {@code
+   * correlation}: see {@link Replies}. Each call makes a new, independent reply table (acks and RPC
+   * often use different id schemes): call it once per scheme and keep the result. An inbound
+   * message is offered to the tables in the order they were made; one that a table reads as a reply
+   * is not emitted on {@link #messages()}.
    *
-   * <p>Fails with {@link AcknowledgementTimeoutException} when no reply came within the
-   * correlation's timeout (counted from subscription, across reconnects), with the socket's {@link
-   * GaveUpException} when it gives up, with {@link SocketClosedException} on {@link #close()}, and
-   * with {@link SendRejectedException} if the message could not be queued. Completes on OkHttp's
-   * reader thread. Disposing stops waiting; a message already handed to OkHttp is not recalled.
-   *
-   * @throws IllegalStateException if the socket has no {@link Correlation}
-   * @throws IllegalArgumentException if the message carries no correlation id
+   * @throws NullPointerException if {@code correlation} is null
    */
-  Completable sendAcknowledged(Message message);
-
-  /**
-   * Like {@link #sendAcknowledged}, and emits the reply. Request/reply over a WebSocket: the {@code
-   * correlationId} pattern of message brokers.
-   *
-   * @throws IllegalStateException if the socket has no {@link Correlation}
-   * @throws IllegalArgumentException if the message carries no correlation id
-   */
-  Single<Message> request(Message message);
+  Replies replies(Correlation correlation);
 
   /**
    * Messages the socket accepted and will not send, each with its reason: queued ones, and {@link
@@ -339,7 +326,6 @@ public interface ReconnectingSocket extends AutoCloseable {
     private int sendBufferSize = SEND_BUFFER_FROM_HEARTBEAT;
     private Outbox outbox = Outbox.defaults();
     private long highWaterMark = DEFAULT_HIGH_WATER_MARK;
-    private @Nullable Correlation correlation;
 
     Builder(Supplier<Request> requests) {
       this.requests = requests;
@@ -522,15 +508,6 @@ public interface ReconnectingSocket extends AutoCloseable {
     }
 
     /**
-     * How replies are matched to requests, for {@link ReconnectingSocket#sendAcknowledged} and
-     * {@link ReconnectingSocket#request}. Default: none (those methods then throw).
-     */
-    public Builder correlation(Correlation correlation) {
-      this.correlation = Objects.requireNonNull(correlation, "correlation");
-      return this;
-    }
-
-    /**
      * The source of randomness for backoff jitter. Default: one {@link Random} shared by every
      * socket ({@code Random} is thread-safe; retries are rare enough that sharing it costs
      * nothing).
@@ -559,8 +536,7 @@ public interface ReconnectingSocket extends AutoCloseable {
                   ? sendBufferFor(heartbeat)
                   : sendBufferSize,
               outbox,
-              highWaterMark,
-              correlation));
+              highWaterMark));
     }
 
     private static Duration requireNonNegative(String name, Duration d) {

@@ -1,6 +1,5 @@
 package dev.lifeline.internal;
 
-import dev.lifeline.Correlation;
 import dev.lifeline.Heartbeat;
 import dev.lifeline.Outbox;
 import dev.lifeline.RetryPolicy;
@@ -31,5 +30,4 @@ public record Config(
     Random random,
     int sendBufferSize,
     Outbox outbox,
-    long highWaterMark,
-    @Nullable Correlation correlation) {}
+    long highWaterMark) {}

@@ -59,7 +59,7 @@ final class Link extends WebSocketListener implements Session, HeartbeatMonitor.
   private final Events events;
   private final Outbound outbound;
   private final Inbound inbound;
-  private final @Nullable Replies replies;
+  private final ReplyTables replies;
   private final Heartbeat heartbeat;
   private final boolean matchPongs;
   private final Broadcast<Message> sessionMessages;
@@ -78,7 +78,7 @@ final class Link extends WebSocketListener implements Session, HeartbeatMonitor.
       Config config,
       Outbound outbound,
       Inbound inbound,
-      @Nullable Replies replies,
+      ReplyTables replies,
       @Nullable LinkActivity activity,
       LongSupplier clock) {
     this.events = events;
@@ -188,7 +188,7 @@ final class Link extends WebSocketListener implements Session, HeartbeatMonitor.
         monitor.onPong();
         return;
       }
-      if (replies != null && replies.consume(message)) return;
+      if (!replies.isEmpty() && replies.consume(message)) return;
       if (log.isTraceEnabled()) log.trace("{} received {}", events.name(), describe(message));
       inbound.deliver(message, sessionMessages);
     } finally {

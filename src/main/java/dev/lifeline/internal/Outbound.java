@@ -174,7 +174,7 @@ final class Outbound {
   private final long highWaterMark;
   private final boolean expiring;
   private final @Nullable LinkActivity activity;
-  private final @Nullable Replies replies;
+  private final ReplyTables replies;
   private final SerialEmitter<Undelivered> undelivered;
   private final AtomicBoolean drainRequested = new AtomicBoolean();
 
@@ -191,7 +191,7 @@ final class Outbound {
   private Disposable lookAgain = Disposable.disposed();
   private volatile Disposable drainTask = Disposable.disposed();
 
-  Outbound(Config config, Host host, @Nullable LinkActivity activity, @Nullable Replies replies) {
+  Outbound(Config config, Host host, @Nullable LinkActivity activity, ReplyTables replies) {
     this.host = host;
     this.outbox = new OutboxQueue(config.outbox());
     this.highWaterMark = Math.min(config.highWaterMark(), OKHTTP_QUEUE_LIMIT - PING_RESERVE);
@@ -486,7 +486,7 @@ final class Outbound {
     synchronized (this) {
       // Unanswered messages of a connection still closing gracefully (disconnect(), then connect()
       // before its end was heard) go first here too: at least once.
-      if (replies != null && !closing.isEmpty()) {
+      if (!replies.isEmpty() && !closing.isEmpty()) {
         List<Entry> entries = new ArrayList<>();
         List<Long> order = new ArrayList<>();
         for (Lane old : closing) {
@@ -545,7 +545,7 @@ final class Outbound {
         handed.clear();
         lane.awaited = 0;
       }
-      if (replies != null) {
+      if (!replies.isEmpty()) {
         for (PendingReply r : replies.unansweredOn(lane.link)) {
           if (!containsTracker(entries, r)) {
             entries.add(new Entry(r.message, r.size, Long.MAX_VALUE, r, true));

@@ -8,7 +8,7 @@ import org.jspecify.annotations.Nullable;
 
 /**
  * A message sent with an acknowledgement, waiting for the reply with its correlation id. Removing
- * it from {@link Replies}' table is what decides who completes it: the reply, its timeout, a
+ * it from {@link ReplyTable}'s table is what decides who completes it: the reply, its timeout, a
  * failure to send it, a give-up or close.
  */
 final class PendingReply implements SendTracker {
@@ -16,7 +16,7 @@ final class PendingReply implements SendTracker {
   final Message message;
   final long size;
   final SingleEmitter<Message> emitter;
-  private final Replies replies;
+  private final ReplyTable replies;
   volatile Disposable timeout = Disposable.disposed();
 
   // Guarded by the send lock: the connection it was last handed to (null while queued), and when.
@@ -24,7 +24,7 @@ final class PendingReply implements SendTracker {
   long sentSeq;
 
   PendingReply(
-      String id, Message message, long size, SingleEmitter<Message> emitter, Replies replies) {
+      String id, Message message, long size, SingleEmitter<Message> emitter, ReplyTable replies) {
     this.id = id;
     this.message = message;
     this.size = size;

@@ -8,6 +8,7 @@ import dev.lifeline.ConnectionState.Connected;
 import dev.lifeline.ConnectionState.Connecting;
 import dev.lifeline.ConnectionState.Failed;
 import dev.lifeline.ConnectionState.WaitingToReconnect;
+import dev.lifeline.Correlation;
 import dev.lifeline.GaveUpException;
 import dev.lifeline.HandshakeException;
 import dev.lifeline.Heartbeat;
@@ -16,6 +17,7 @@ import dev.lifeline.LifelineException;
 import dev.lifeline.Message;
 import dev.lifeline.ReadyHookException;
 import dev.lifeline.ReconnectingSocket;
+import dev.lifeline.Replies;
 import dev.lifeline.RetriesExhaustedException;
 import dev.lifeline.RetryContext;
 import dev.lifeline.SendRejectedException;
@@ -26,7 +28,6 @@ import dev.lifeline.Undelivered;
 import io.reactivex.rxjava3.core.Completable;
 import io.reactivex.rxjava3.core.Observable;
 import io.reactivex.rxjava3.core.Scheduler;
-import io.reactivex.rxjava3.core.Single;
 import io.reactivex.rxjava3.disposables.Disposable;
 import io.reactivex.rxjava3.exceptions.Exceptions;
 import java.io.EOFException;
@@ -54,8 +55,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The connection loop behind {@link ReconnectingSocket}: phases, attempts, retries, health. What
- * goes out is {@link Outbound}'s, replies are {@link Replies}', what comes in is {@link Inbound}'s
- * and each connection is a {@link Link}.
+ * goes out is {@link Outbound}'s, replies are {@link ReplyTables}', what comes in is {@link
+ * Inbound}'s and each connection is a {@link Link}.
  *
  * <p><b>Events.</b> Every change runs as an event on a serial loop: {@link #submit} queues it and
  * the first thread to arrive runs the queue, one event at a time, in order. An event first finishes
@@ -127,7 +128,7 @@ public final class RealReconnectingSocket
   private final SerialEmitter<Connected> healthy;
   private final Inbound inbound;
   private final Outbound outbound;
-  private final @Nullable Replies replies;
+  private final ReplyTables replies;
   private final ConcurrentLinkedQueue<Runnable> events = new ConcurrentLinkedQueue<>();
   private final AtomicInteger wip = new AtomicInteger();
 
@@ -170,12 +171,8 @@ public final class RealReconnectingSocket
     this.roundTrips = new SerialEmitter<>(this::name, "roundTripTimes() subscriber");
     this.healthy = new SerialEmitter<>(this::name, "healthy() subscriber");
     this.inbound = new Inbound(this::name);
-    this.replies =
-        config.correlation() != null
-            ? new Replies(config.correlation(), scheduler, this::name)
-            : null;
+    this.replies = new ReplyTables(scheduler, this::name);
     this.outbound = new Outbound(config, this, this.activity, replies);
-    if (replies != null) replies.bind(outbound);
   }
 
   /**
@@ -307,19 +304,9 @@ public final class RealReconnectingSocket
   }
 
   @Override
-  public Completable sendAcknowledged(Message message) {
-    return request(message).ignoreElement();
-  }
-
-  @Override
-  public Single<Message> request(Message message) {
-    Objects.requireNonNull(message, "message");
-    Replies r = replies;
-    if (r == null) {
-      throw new IllegalStateException(
-          "acknowledged sends need a Correlation: ReconnectingSocket.builder(...).correlation(...)");
-    }
-    return r.request(message);
+  public Replies replies(Correlation correlation) {
+    Objects.requireNonNull(correlation, "correlation");
+    return replies.add(correlation, outbound);
   }
 
   @Override
@@ -489,7 +476,7 @@ public final class RealReconnectingSocket
     }
     if (link != null) release(link, opened, Exit.ABANDONED, reason);
     outbound.failAll(reason, signals);
-    if (replies != null) replies.failAll(reason, signals);
+    replies.failAll(reason, signals);
     publish(ConnectionState.CLOSED);
     signals.add(states::onComplete);
     signals.add(inbound.complete());
@@ -766,7 +753,7 @@ public final class RealReconnectingSocket
     Runnable endStream = inbound.gaveUp(reason);
     outbound.stopTimers();
     outbound.failAll(reason, signals);
-    if (replies != null) replies.failAll(reason, signals);
+    replies.failAll(reason, signals);
     publish(new Failed(reason));
     signals.add(endStream);
   }

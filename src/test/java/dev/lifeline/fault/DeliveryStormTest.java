@@ -11,6 +11,7 @@ import dev.lifeline.ConnectionState.WaitingToReconnect;
 import dev.lifeline.Message;
 import dev.lifeline.Outbox;
 import dev.lifeline.ReconnectingSocket;
+import dev.lifeline.Replies;
 import io.reactivex.rxjava3.core.Completable;
 import java.util.ArrayList;
 import java.util.List;
@@ -84,8 +85,8 @@ class DeliveryStormTest {
           Fixtures.socketThrough(proxy, "/orders")
               .retryPolicy(Backoff.exponential(ofMillis(10), ofMillis(50)))
               .outbox(Outbox.bounded(threads * perThread, 64L << 20))
-              .correlation(Fixtures.acknowledgements().timeout(ofSeconds(60)))
               .build();
+      Replies replies = socket.replies(Fixtures.acknowledgements().timeout(ofSeconds(60)));
       AtomicInteger drops = new AtomicInteger();
       socket.states().ofType(WaitingToReconnect.class).subscribe(w -> drops.incrementAndGet());
       socket.connect();
@@ -106,7 +107,7 @@ class DeliveryStormTest {
                   for (int n = 0; n < perThread; n++) {
                     if (window.size() == WINDOW && !window.poll().blockingAwait(60, SECONDS)) break;
                     Completable ack =
-                        socket.sendAcknowledged(Message.text("req:" + thread + "-" + n)).cache();
+                        replies.sendAcknowledged(Message.text("req:" + thread + "-" + n)).cache();
                     ack.subscribe(() -> {}, e -> {});
                     window.add(ack);
                     perThreadAcks.get(thread).add(ack);

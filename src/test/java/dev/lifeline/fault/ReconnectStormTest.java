@@ -14,6 +14,7 @@ import dev.lifeline.ConnectionState.WaitingToReconnect;
 import dev.lifeline.HeartbeatTimeoutException;
 import dev.lifeline.Message;
 import dev.lifeline.ReconnectingSocket;
+import dev.lifeline.Replies;
 import dev.lifeline.SendResult;
 import io.reactivex.rxjava3.core.Completable;
 import java.time.Duration;
@@ -74,6 +75,7 @@ class ReconnectStormTest {
           });
   private FaultProxy proxy;
   private ReconnectingSocket socket;
+  private Replies replies;
 
   @BeforeEach
   void start() throws Exception {
@@ -83,8 +85,8 @@ class ReconnectStormTest {
         Fixtures.socketThrough(proxy, "/storm")
             .retryPolicy(Fixtures.fastBackoff().maxAttempts(MAX_ATTEMPTS))
             .stableAfter(STABLE_AFTER)
-            .correlation(Fixtures.acknowledgements())
             .build();
+    replies = socket.replies(Fixtures.acknowledgements());
   }
 
   /** The client application's sending loop: one thread, so its last run can be awaited. */
@@ -157,7 +159,7 @@ class ReconnectStormTest {
             () -> {
               long n = sent.incrementAndGet();
               plainResults.put(n, socket.send("c:" + n));
-              Completable ack = socket.sendAcknowledged(Message.text("req:" + n)).cache();
+              Completable ack = replies.sendAcknowledged(Message.text("req:" + n)).cache();
               ack.subscribe(() -> {}, e -> {});
               acks.add(ack);
             },

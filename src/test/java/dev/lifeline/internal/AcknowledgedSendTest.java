@@ -8,6 +8,7 @@ import dev.lifeline.AcknowledgementTimeoutException;
 import dev.lifeline.Backoff;
 import dev.lifeline.Correlation;
 import dev.lifeline.Message;
+import dev.lifeline.Replies;
 import dev.lifeline.RetriesExhaustedException;
 import dev.lifeline.SocketClosedException;
 import io.reactivex.rxjava3.observers.TestObserver;
@@ -41,7 +42,7 @@ class AcknowledgedSendTest {
   @Test
   void anAcknowledgedSendCompletesWhenItsAckArrivesAndTheAckIsNotEmitted() {
     FakeWebSockets.FakeSocket fake = h.connected();
-    TestObserver<Void> sent = h.socket.sendAcknowledged(Message.text("req:1:hello")).test();
+    TestObserver<Void> sent = h.replies.sendAcknowledged(Message.text("req:1:hello")).test();
     assertThat(fake.sentTexts()).containsExactly("req:1:hello");
     sent.assertNotComplete();
     fake.receive("ack:1");
@@ -52,7 +53,7 @@ class AcknowledgedSendTest {
   @Test
   void aRequestEmitsItsReply() {
     FakeWebSockets.FakeSocket fake = h.connected();
-    TestObserver<Message> reply = h.socket.request(Message.text("req:7:price?")).test();
+    TestObserver<Message> reply = h.replies.request(Message.text("req:7:price?")).test();
     fake.receive("reply:7:42");
     reply.assertValue(Message.text("reply:7:42"));
   }
@@ -60,7 +61,7 @@ class AcknowledgedSendTest {
   @Test
   void anAcknowledgedSendSurvivesAConnectionKilledMidFlightResentOnceAckedOnce() {
     FakeWebSockets.FakeSocket first = h.connected();
-    TestObserver<Void> sent = h.socket.sendAcknowledged(Message.text("req:1:order")).test();
+    TestObserver<Void> sent = h.replies.sendAcknowledged(Message.text("req:1:order")).test();
     h.socket.send("plain, sent after");
     first.drop(); // the ack never came: maybe the server got it, maybe not
     h.socket.send("queued while down");
@@ -81,7 +82,7 @@ class AcknowledgedSendTest {
   @Test
   void anAcknowledgedSendQueuedWhileDownIsSentOnceOnConnect() {
     h.build();
-    TestObserver<Void> sent = h.socket.sendAcknowledged(Message.text("req:2:early")).test();
+    TestObserver<Void> sent = h.replies.sendAcknowledged(Message.text("req:2:early")).test();
     h.socket.connect();
     FakeWebSockets.FakeSocket fake = h.fakes.last().open();
     assertThat(fake.sentTexts()).containsExactly("req:2:early");
@@ -92,7 +93,7 @@ class AcknowledgedSendTest {
   @Test
   void noReplyInTimeFailsWithATimeout() {
     FakeWebSockets.FakeSocket fake = h.connected();
-    TestObserver<Message> reply = h.socket.request(Message.text("req:3:slow")).test();
+    TestObserver<Message> reply = h.replies.request(Message.text("req:3:slow")).test();
     h.advanceMillis(9_999);
     reply.assertNoErrors();
     h.advanceMillis(1);
@@ -108,7 +109,7 @@ class AcknowledgedSendTest {
   void pendingSendsFailWithTheGiveUp() {
     h.retryPolicy = Backoff.exponential(ofSeconds(1), ofSeconds(30)).maxAttempts(0);
     FakeWebSockets.FakeSocket fake = h.connected();
-    TestObserver<Void> sent = h.socket.sendAcknowledged(Message.text("req:4:x")).test();
+    TestObserver<Void> sent = h.replies.sendAcknowledged(Message.text("req:4:x")).test();
     fake.drop();
     sent.assertError(RetriesExhaustedException.class);
   }
@@ -116,8 +117,8 @@ class AcknowledgedSendTest {
   @Test
   void pendingSendsFailOnClose() {
     h.connected();
-    TestObserver<Void> sent = h.socket.sendAcknowledged(Message.text("req:5:x")).test();
-    TestObserver<Message> queuedReply = h.socket.request(Message.text("req:6:y")).test();
+    TestObserver<Void> sent = h.replies.sendAcknowledged(Message.text("req:5:x")).test();
+    TestObserver<Message> queuedReply = h.replies.request(Message.text("req:6:y")).test();
     h.socket.close();
     sent.assertError(SocketClosedException.class);
     queuedReply.assertError(SocketClosedException.class);
@@ -134,27 +135,69 @@ class AcknowledgedSendTest {
   @Test
   void mistakesAreRefusedWhereTheyAreMade() {
     FakeWebSockets.FakeSocket fake = h.connected();
-    assertThatThrownBy(() -> h.socket.request(Message.text("no id here")))
+    assertThatThrownBy(() -> h.replies.request(Message.text("no id here")))
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessageContaining("no id");
-    h.socket.request(Message.text("req:8:a")).test();
-    h.socket.request(Message.text("req:8:b")).test().assertError(IllegalStateException.class);
+    h.replies.request(Message.text("req:8:a")).test();
+    h.replies.request(Message.text("req:8:b")).test().assertError(IllegalStateException.class);
     assertThat(fake.sentTexts()).containsExactly("req:8:a");
-
-    Harness plain = new Harness();
-    plain.build();
-    assertThatThrownBy(() -> plain.socket.sendAcknowledged(Message.text("req:9:x")))
-        .isInstanceOf(IllegalStateException.class)
-        .hasMessageContaining("Correlation");
   }
 
   @Test
   void disposingStopsWaitingAndFreesTheId() {
     FakeWebSockets.FakeSocket fake = h.connected();
-    TestObserver<Void> first = h.socket.sendAcknowledged(Message.text("req:10:a")).test();
+    TestObserver<Void> first = h.replies.sendAcknowledged(Message.text("req:10:a")).test();
     first.dispose();
-    TestObserver<Void> again = h.socket.sendAcknowledged(Message.text("req:10:b")).test();
+    TestObserver<Void> again = h.replies.sendAcknowledged(Message.text("req:10:b")).test();
     fake.receive("ack:10");
     again.assertComplete();
+  }
+
+  @Test
+  void twoReplyTablesWithTheirOwnIdSchemesEachGetTheirRepliesAndSurviveAReconnect() {
+    FakeWebSockets.FakeSocket first = h.connected();
+    // An RPC scheme beside the acks: {"rpc":ID,...} out, {"result":ID,...} back.
+    Replies rpc =
+        h.socket.replies(
+            Correlation.by(
+                out -> null, // the caller passes the id: nothing to parse out
+                in -> {
+                  String t = in.text();
+                  return t.startsWith("result:") ? t.substring(7, t.indexOf(';')) : null;
+                }));
+    TestObserver<Void> ack = h.replies.sendAcknowledged(Message.text("req:1:order")).test();
+    TestObserver<Message> call = rpc.request(Message.text("rpc:1;quote?"), "1").test();
+    assertThat(first.sentTexts()).containsExactly("req:1:order", "rpc:1;quote?");
+
+    first.drop(); // neither answered: both go again, in their order
+    h.advance(h.waiting().delay());
+    FakeWebSockets.FakeSocket second = h.fakes.last().open();
+    assertThat(second.sentTexts()).containsExactly("req:1:order", "rpc:1;quote?");
+
+    second.receive("result:1;42"); // id 1 in the RPC scheme: not the ack of req:1
+    call.assertValue(Message.text("result:1;42"));
+    ack.assertNotComplete();
+    second.receive("ack:1");
+    ack.assertComplete();
+    h.messages.assertNoValues();
+  }
+
+  @Test
+  void anAcknowledgedSendTakesTheIdTheCallerAlreadyHas() {
+    FakeWebSockets.FakeSocket fake = h.connected();
+    TestObserver<Void> sent =
+        h.replies.sendAcknowledged(Message.text("an opaque payload"), "42").test();
+    assertThat(fake.sentTexts()).containsExactly("an opaque payload");
+    fake.receive("ack:42");
+    sent.assertComplete();
+  }
+
+  @Test
+  void aMessageTheCorrelationFindsNoIdInIsRefusedAtTheCallWithWhatToDo() {
+    h.connected();
+    assertThatThrownBy(() -> h.replies.request(Message.text("no id here")))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("found no id")
+        .hasMessageContaining("pass the id instead");
   }
 }

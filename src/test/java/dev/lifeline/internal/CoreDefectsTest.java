@@ -225,7 +225,7 @@ class CoreDefectsTest {
     h.retryPolicy = Backoff.exponential(ofSeconds(1), ofSeconds(30)).maxAttempts(0);
     FakeWebSockets.FakeSocket fake = h.connected();
     h.socket.states().subscribe(throwingOn(ConnectionState.Failed.class));
-    TestObserver<Message> reply = h.socket.request(Message.text("req:1:question")).test();
+    TestObserver<Message> reply = h.replies.request(Message.text("req:1:question")).test();
     fake.drop();
 
     assertThat(h.socket.state()).isInstanceOf(ConnectionState.Failed.class);
@@ -264,8 +264,8 @@ class CoreDefectsTest {
     correlateById();
     h.outbox = Outbox.bounded(2, 1_000).dropOldest();
     h.build();
-    TestObserver<Void> acked = h.socket.sendAcknowledged(Message.text("req:1:a")).test();
-    TestObserver<Message> reply = h.socket.request(Message.text("req:2:b")).test();
+    TestObserver<Void> acked = h.replies.sendAcknowledged(Message.text("req:1:a")).test();
+    TestObserver<Message> reply = h.replies.request(Message.text("req:2:b")).test();
     h.socket.send("three"); // drops req:1
     h.socket.send("four"); // drops req:2
 
@@ -289,7 +289,7 @@ class CoreDefectsTest {
           return Completable.complete();
         };
     FakeWebSockets.FakeSocket first = h.connected();
-    TestObserver<Void> acked = h.socket.sendAcknowledged(Message.text("req:1:order")).test();
+    TestObserver<Void> acked = h.replies.sendAcknowledged(Message.text("req:1:order")).test();
     first.drop(); // no ack: req:1 is resent on the next connection
     TestObserver<Undelivered> lost = h.socket.undelivered().test();
     h.socket.send("x");
@@ -320,7 +320,7 @@ class CoreDefectsTest {
     correlateById();
     h.heartbeat = Heartbeat.passive(ofSeconds(10));
     FakeWebSockets.FakeSocket fake = h.connected();
-    h.socket
+    h.replies
         .request(Message.text("req:1:question"))
         .subscribe(reply -> h.advance(ofSeconds(30)), e -> {}); // busy for 30 s on the reader
 
@@ -360,7 +360,7 @@ class CoreDefectsTest {
   void unacknowledgedMessagesAreResentBeforeMessagesSentWhenTheReconnectIsAnnounced() {
     correlateById();
     FakeWebSockets.FakeSocket first = h.connected();
-    TestObserver<Void> acked = h.socket.sendAcknowledged(Message.text("req:1:order")).test();
+    TestObserver<Void> acked = h.replies.sendAcknowledged(Message.text("req:1:order")).test();
     first.drop();
     h.socket
         .states()
@@ -384,7 +384,7 @@ class CoreDefectsTest {
   void aReplyObserverThatThrowsDoesNotEscapeIntoTheReaderOrEndTheConnection() {
     correlateById();
     FakeWebSockets.FakeSocket fake = h.connected();
-    h.socket
+    h.replies
         .request(Message.text("req:1:question"))
         .subscribe(
             new SingleObserver<Message>() {

@@ -46,6 +46,10 @@ final class Harness {
   boolean countBytes = true;
 
   RealReconnectingSocket socket;
+
+  /** The socket's replies by {@link #correlation}, when one is set before {@link #build}. */
+  dev.lifeline.Replies replies;
+
   TestObserver<ConnectionState> states;
   TestObserver<Message> messages;
 
@@ -65,13 +69,13 @@ final class Harness {
         random,
         0,
         outbox,
-        highWaterMark,
-        correlation);
+        highWaterMark);
   }
 
   RealReconnectingSocket build() {
     fakes.handshakeBytesTo = countBytes ? activity : null;
     socket = new RealReconnectingSocket(config(), fakes, activity);
+    if (correlation != null) replies = socket.replies(correlation);
     states = socket.states().test();
     messages = socket.messages().test();
     return socket;

@@ -1114,11 +1114,11 @@ class SocketModelTest {
           break;
         case ACKED:
           m.tracked = new Tracked(m);
-          socket.sendAcknowledged(Message.text(payload)).subscribe(m.tracked);
+          h.replies.sendAcknowledged(Message.text(payload)).subscribe(m.tracked);
           break;
         case REQUEST:
           m.tracked = new Tracked(m);
-          socket.request(Message.text(payload)).subscribe(m.tracked);
+          h.replies.request(Message.text(payload)).subscribe(m.tracked);
           break;
       }
       return payload(m) + (m.tracked.terminals > 0 ? " -> " + m.tracked.outcome() : " subscribed");

@@ -36,6 +36,7 @@ import dev.lifeline.Heartbeat;
 import dev.lifeline.HeartbeatTimeoutException;
 import dev.lifeline.Message;
 import dev.lifeline.ReconnectingSocket;
+import dev.lifeline.Replies;
 import dev.lifeline.Undelivered;
 import java.io.Console;
 import java.net.InetAddress;
@@ -90,8 +91,8 @@ public final class Demo {
             .heartbeat(heartbeat)
             .retryPolicy(Backoff.exponential(ms(200), Duration.ofSeconds(2)).maxAttempts(4))
             .stableAfter(Duration.ofSeconds(1))
-            .correlation(Orders.correlation()) // "ack:<n>" answers "order:<n>"
             .build(); // the real computation scheduler: this timeline runs in wall-clock time
+    Replies acks = socket.replies(Orders.correlation()); // "ack:<n>" answers "order:<n>"
 
     System.out.println("Lifeline demo: a socket against a server that misbehaves on a script");
     System.out.println("  server     " + url + " (embedded MockWebServer)");
@@ -117,7 +118,7 @@ public final class Demo {
               if (s instanceof WaitingToReconnect w
                   && w.cause() instanceof HeartbeatTimeoutException
                   && placed.compareAndSet(false, true)) {
-                orders.placeAll(socket); // the socket is down: each is queued, not lost
+                orders.placeAll(socket, acks); // the socket is down: each is queued, not lost
               }
             });
     socket.connect();
@@ -293,7 +294,7 @@ public final class Demo {
     }
 
     /** Sends one plain message and places every order; called while the socket is down. */
-    void placeAll(ReconnectingSocket socket) {
+    void placeAll(ReconnectingSocket socket, Replies acks) {
       String note = "note:placing orders while offline";
       say(YELLOW, "send     \"" + note + "\": " + socket.send(note) + " (no ack expected)");
       for (int n = 1; n <= placedAt.length; n++) {
@@ -303,8 +304,7 @@ public final class Demo {
           placed++;
         }
         say(YELLOW, "order " + id + "  sendAcknowledged(\"order:" + id + "\"): queued");
-        socket
-            .sendAcknowledged(Message.text("order:" + id))
+        acks.sendAcknowledged(Message.text("order:" + id))
             .subscribe(() -> acknowledged(id), e -> failed(id, e));
       }
     }

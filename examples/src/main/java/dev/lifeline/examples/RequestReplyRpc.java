@@ -24,6 +24,7 @@ import dev.lifeline.Backoff;
 import dev.lifeline.Correlation;
 import dev.lifeline.Message;
 import dev.lifeline.ReconnectingSocket;
+import dev.lifeline.Replies;
 import java.net.InetAddress;
 import java.time.Duration;
 import java.util.List;
@@ -63,12 +64,13 @@ public final class RequestReplyRpc {
     ReconnectingSocket socket =
         ReconnectingSocket.builder(url)
             .retryPolicy(Backoff.exponential(Duration.ofMillis(300), Duration.ofSeconds(5)))
-            .correlation(
-                Correlation.by(
-                        out -> field(out, "req:"), // the id a request carries
-                        in -> field(in, "rep:")) // the id a reply answers; null: not a reply
-                    .timeout(Duration.ofSeconds(2)))
             .build();
+    Replies rpc =
+        socket.replies(
+            Correlation.by(
+                    out -> field(out, "req:"), // the id a request carries
+                    in -> field(in, "rep:")) // the id a reply answers; null: not a reply
+                .timeout(Duration.ofSeconds(2)));
     socket.states().skip(1).subscribe(state -> System.out.println("           state: " + state));
     socket.connect();
 
@@ -78,11 +80,10 @@ public final class RequestReplyRpc {
       System.out.println("request  " + id + ": " + operation);
       try {
         Message reply =
-            socket
-                .request(Message.text("req:" + id + ":" + operation))
+            rpc.request(Message.text("req:" + id + ":" + operation), id)
                 .timeout(10, TimeUnit.SECONDS) // a local safety net; the correlation's is 2 s
                 .blockingGet();
-        System.out.println("reply    " + id + ": " + ((Message.Text) reply).text());
+        System.out.println("reply    " + id + ": " + reply.text());
       } catch (AcknowledgementTimeoutException e) {
         failures++;
         System.out.println("timeout  " + id + ": " + e.getMessage());

@@ -25,6 +25,7 @@ import dev.lifeline.ConnectionState;
 import dev.lifeline.Correlation;
 import dev.lifeline.Message;
 import dev.lifeline.ReconnectingSocket;
+import dev.lifeline.Replies;
 import dev.lifeline.Session;
 import io.reactivex.rxjava3.core.Completable;
 import java.time.Duration;
@@ -44,6 +45,7 @@ public final class SignalingPeer {
   private final String room;
   private final boolean caller;
   private final ReconnectingSocket socket;
+  private final Replies acks;
   private final AtomicInteger nextId = new AtomicInteger(1);
   // Ids must not repeat when this program runs again against the same relay.
   private final String run = Integer.toString(ThreadLocalRandom.current().nextInt(36 * 36), 36);
@@ -61,15 +63,16 @@ public final class SignalingPeer {
         ReconnectingSocket.builder(url)
             .retryPolicy(Backoff.exponential(Duration.ofMillis(300), Duration.ofSeconds(5)))
             .onReady(this::join) // every connection: join the room before anything is sent
-            .correlation(
-                Correlation.by(
-                        out -> field(out, 2), // offer/answer/candidate carry their id third
-                        in ->
-                            in instanceof Message.Text t && t.text().startsWith("ack:")
-                                ? t.text().substring(4)
-                                : null)
-                    .timeout(Duration.ofSeconds(30)))
             .build();
+    this.acks =
+        socket.replies(
+            Correlation.by(
+                    out -> field(out, 2), // offer/answer/candidate carry their id third
+                    in ->
+                        in instanceof Message.Text t && t.text().startsWith("ack:")
+                            ? t.text().substring(4)
+                            : null)
+                .timeout(Duration.ofSeconds(30)));
     socket.states().skip(1).subscribe(this::state);
     socket.messages().subscribe(this::received, e -> print(name + "    gave up: " + e));
   }
@@ -185,8 +188,7 @@ public final class SignalingPeer {
   private void signal(String kind, String payload) {
     String id = name + "-" + run + "-" + nextId.getAndIncrement();
     print(name + "    -> " + kind + " " + id);
-    socket
-        .sendAcknowledged(Message.text(kind + ":" + room + ":" + id + ":" + payload))
+    acks.sendAcknowledged(Message.text(kind + ":" + room + ":" + id + ":" + payload), id)
         .subscribe(
             () -> {
               print(name + "    " + kind + " " + id + " acknowledged by the relay");

@@ -3,19 +3,20 @@ package dev.lifeline.internal;
 import dev.lifeline.AcknowledgementTimeoutException;
 import dev.lifeline.Correlation;
 import dev.lifeline.Message;
+import dev.lifeline.Replies;
 import dev.lifeline.SendRejectedException;
 import dev.lifeline.SendResult;
+import io.reactivex.rxjava3.core.Completable;
 import io.reactivex.rxjava3.core.Scheduler;
 import io.reactivex.rxjava3.core.Single;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
 import org.jspecify.annotations.Nullable;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * Acknowledged sends and requests: the table of messages awaiting their reply, their timeouts, and
@@ -27,37 +28,66 @@ import org.slf4j.LoggerFactory;
  * close (the socket's loop), or the caller disposing. The completion runs after, outside any lock,
  * through {@link UserCode}.
  */
-final class Replies {
-  private static final Logger log = LoggerFactory.getLogger("dev.lifeline.ReconnectingSocket");
-
+final class ReplyTable implements Replies {
   private final Correlation correlation;
   private final Scheduler scheduler;
   private final Supplier<String> name;
   private final Map<String, PendingReply> table = new ConcurrentHashMap<>();
-  private @Nullable Outbound outbound; // set once, right after construction
+  private final Outbound outbound;
 
-  Replies(Correlation correlation, Scheduler scheduler, Supplier<String> name) {
+  ReplyTable(
+      Correlation correlation, Scheduler scheduler, Supplier<String> name, Outbound outbound) {
     this.correlation = correlation;
     this.scheduler = scheduler;
     this.name = name;
-  }
-
-  void bind(Outbound outbound) {
     this.outbound = outbound;
   }
 
   private Outbound outbound() {
-    Outbound o = outbound;
-    if (o == null) throw new IllegalStateException("Replies used before bind()");
-    return o;
+    return outbound;
+  }
+
+  @Override
+  public Correlation correlation() {
+    return correlation;
+  }
+
+  @Override
+  public Completable sendAcknowledged(Message message) {
+    return request(message).ignoreElement();
+  }
+
+  @Override
+  public Completable sendAcknowledged(Message message, String id) {
+    return request(message, id).ignoreElement();
+  }
+
+  @Override
+  public Single<Message> request(Message message) {
+    Objects.requireNonNull(message, "message");
+    String id;
+    try {
+      id = correlation.idOfOutgoing(message);
+    } catch (RuntimeException e) {
+      throw new IllegalArgumentException(
+          "the correlation's idOfOutgoing threw on " + message + ": pass the id instead", e);
+    }
+    if (id == null) {
+      throw new IllegalArgumentException(
+          "the correlation found no id in the message " + message + ": pass the id instead");
+    }
+    return pending(message, id);
+  }
+
+  @Override
+  public Single<Message> request(Message message, String id) {
+    Objects.requireNonNull(message, "message");
+    Objects.requireNonNull(id, "id");
+    return pending(message, id);
   }
 
   /** A cold request: sends {@code message} when subscribed and emits the reply. */
-  Single<Message> request(Message message) {
-    String id = correlation.idOfOutgoing(message);
-    if (id == null) {
-      throw new IllegalArgumentException("the correlation found no id in the message " + message);
-    }
+  private Single<Message> pending(Message message, String id) {
     return Single.create(
         emitter -> {
           PendingReply reply = new PendingReply(id, message, message.sizeInBytes(), emitter, this);
@@ -83,20 +113,21 @@ final class Replies {
    * Reader thread: whether {@code message} is a reply. Then it is consumed, and completes its
    * acknowledged send if one is waiting.
    */
-  boolean consume(Message message) {
-    String id;
+  /** The id {@code message} answers by this table's correlation, or null if it is no reply. */
+  @Nullable String idOfIncoming(Message message) {
     try {
-      id = correlation.idOfIncoming(message);
+      return correlation.idOfIncoming(message);
     } catch (RuntimeException e) {
       UserCode.report(name.get(), "the correlation's idOfIncoming (treated as no reply)", e);
-      return false;
+      return null;
     }
-    if (id == null) return false;
+  }
+
+  /** Answers the message waiting for {@code id} with {@code reply}; false if none waits. */
+  boolean answer(String id, Message message) {
     PendingReply reply = table.get(id);
-    if (reply == null) {
-      log.debug(
-          "{} reply {} matches no waiting message (duplicate or late): dropped", name.get(), id);
-    } else if (take(reply)) {
+    if (reply == null) return false;
+    if (take(reply)) {
       UserCode.run(name.get(), "a request's observer", () -> reply.emitter.onSuccess(message));
     }
     return true;
@@ -117,10 +148,8 @@ final class Replies {
   }
 
   /** Holding the send lock: what was last handed to {@code link} and is still unanswered. */
-  List<PendingReply> unansweredOn(Link link) {
-    List<PendingReply> out = new ArrayList<>(0);
+  void addUnansweredOn(Link link, List<PendingReply> out) {
     for (PendingReply r : table.values()) if (r.sentOn == link) out.add(r);
-    return out;
   }
 
   /** True for the one caller that removed {@code reply}; that caller completes it. */
