@@ -460,9 +460,12 @@ public interface ReconnectingSocket extends AutoCloseable {
      * buffer grows to megabytes; behind a slow uplink a ping would then wait many seconds before it
      * even leaves the machine, and a healthy link would be declared dead. With a bounded buffer,
      * large sends stay in OkHttp's queue, where the heartbeat sees them draining, and the kernel
-     * holds at most this much (Linux doubles the value asked for) ahead of a ping: a link is
-     * recognised as alive down to about {@code 2 × sendBufferSize / timeout} bytes per second. The
-     * default keeps that at 32 KiB/s whatever the timeout.
+     * holds at most this much (Linux doubles the value asked for) ahead of a ping: where the slow
+     * hop pushes back on this socket (TCP backpressure reaches the client), a link is recognised as
+     * alive down to about {@code 2 × sendBufferSize / timeout} bytes per second, 32 KiB/s with the
+     * default whatever the timeout. A hop that reads eagerly into a large buffer (a buffering
+     * proxy) hides its queue from the client: there, give the heartbeat a timeout of at least the
+     * largest message ÷ the slowest uplink.
      *
      * <p>The price is outbound throughput on long paths: at most about {@code 2 × sendBufferSize /
      * round-trip time} (160 KiB: 6.4 MB/s at 50 ms). Too small a buffer also costs throughput on

@@ -5,6 +5,7 @@ import static java.time.Duration.ofSeconds;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.lifeline.Backoff;
+import dev.lifeline.ConnectionState;
 import dev.lifeline.Message;
 import dev.lifeline.Outbox;
 import dev.lifeline.OutboxExpiredException;
@@ -125,6 +126,40 @@ class OutboxTest {
         .allSatisfy(u -> assertThat(u.reason()).isInstanceOf(RetriesExhaustedException.class));
     h.socket.connect();
     assertThat(h.fakes.last().open().sent).as("nothing resent after the give-up").isEmpty();
+  }
+
+  @Test
+  void aSendWhileFailedIsQueuedUntilTheNextConnect() {
+    h.retryPolicy = Backoff.exponential(ofSeconds(1), ofSeconds(30)).maxAttempts(0);
+    h.build();
+    TestObserver<Undelivered> lost = undelivered();
+    h.socket.connect();
+    h.fakes.last().drop();
+    assertThat(h.socket.state()).isInstanceOf(ConnectionState.Failed.class);
+
+    assertThat(h.socket.send("after the give-up")).isEqualTo(SendResult.QUEUED);
+    h.advance(ofSeconds(60));
+    lost.assertEmpty(); // it waits: nothing sends it, nothing reports it
+
+    h.socket.connect();
+    assertThat(h.fakes.last().open().sentTexts()).containsExactly("after the give-up");
+  }
+
+  @Test
+  void aSendWhileFailedIsReportedByClose() {
+    h.retryPolicy = Backoff.exponential(ofSeconds(1), ofSeconds(30)).maxAttempts(0);
+    h.build();
+    TestObserver<Undelivered> lost = undelivered();
+    h.socket.connect();
+    h.fakes.last().drop();
+    assertThat(h.socket.send("after the give-up")).isEqualTo(SendResult.QUEUED);
+
+    h.socket.close();
+
+    assertThat(lost.values())
+        .extracting(Undelivered::message)
+        .containsExactly(Message.text("after the give-up"));
+    assertThat(lost.values().get(0).reason()).isInstanceOf(SocketClosedException.class);
   }
 
   @Test

@@ -93,7 +93,6 @@ public final class RequestReplyRpc {
     socket.close();
     if (server != null) server.close();
     System.out.println("done: 3 replies, " + failures + " timeout");
-    System.exit(0); // OkHttp's and MockWebServer's pool threads would idle on for a minute
   }
 
   /** The id of "req:<id>:..." (with prefix "req:") or "rep:<id>:..." (with "rep:"), or null. */

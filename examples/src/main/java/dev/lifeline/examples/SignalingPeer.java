@@ -80,7 +80,10 @@ public final class SignalingPeer {
   public static void main(String[] args) throws Exception {
     String logLevel = "org.slf4j.simpleLogger.log.dev.lifeline"; // quiet unless asked for
     if (System.getProperty(logLevel) == null) System.setProperty(logLevel, "warn");
-    if (args.length == 0) System.exit(runExchange() ? 0 : 1);
+    if (args.length == 0) {
+      if (!runExchange()) System.exit(1); // the exit code is the result
+      return;
+    }
 
     String url = null, room = "room1", name = "peer";
     boolean caller = false;
@@ -102,7 +105,7 @@ public final class SignalingPeer {
     peer.socket.connect();
     boolean finished = peer.done.await(5, TimeUnit.MINUTES);
     peer.socket.close();
-    System.exit(finished ? 0 : 1);
+    if (!finished) System.exit(1);
   }
 
   /** Starts a relay and two peers, runs the exchange with one drop, and says if it completed. */

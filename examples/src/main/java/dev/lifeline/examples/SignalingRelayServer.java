@@ -67,7 +67,7 @@ public final class SignalingRelayServer extends Dispatcher {
       System.err.println("usage: SignalingRelayServer [--port N]");
       System.exit(2);
     }
-    System.exit(SignalingPeer.runExchange() ? 0 : 1);
+    if (!SignalingPeer.runExchange()) System.exit(1); // the exit code is the result
   }
 
   /** Starts {@code relay} on loopback at {@code port} (0: any free port). */
