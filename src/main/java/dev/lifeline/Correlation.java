@@ -51,7 +51,8 @@ public final class Correlation {
 
   /**
    * Returns a copy that waits {@code timeout} for each reply, counted from the call, across
-   * reconnects; then the send fails with an {@link AcknowledgementTimeoutException}.
+   * reconnects; then the send fails with a {@link NotDeliveredException} whose reason is {@code
+   * NO_REPLY}.
    *
    * @throws IllegalArgumentException if not positive
    */

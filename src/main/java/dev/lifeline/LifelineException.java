@@ -1,5 +1,7 @@
 package dev.lifeline;
 
+import org.jspecify.annotations.Nullable;
+
 /**
  * Base type of every exception Lifeline creates. Unchecked: they arrive through RxJava's {@code
  * onError} and in {@link ConnectionState} values rather than being thrown at callers.
@@ -15,5 +17,14 @@ public class LifelineException extends RuntimeException {
   /** Creates an exception with a message. */
   public LifelineException(String message) {
     super(message);
+  }
+
+  /**
+   * Creates the exception, with or without a stack trace: a report raised on the socket's own
+   * thread has none worth keeping.
+   */
+  protected LifelineException(
+      String message, @Nullable Throwable cause, boolean writableStackTrace) {
+    super(message, cause, true, writableStackTrace);
   }
 }

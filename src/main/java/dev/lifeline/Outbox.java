@@ -52,7 +52,8 @@ public final class Outbox {
   /**
    * Returns a copy whose messages expire {@code timeToLive} after they were queued: an expired
    * message is never sent late; it is reported on {@link ReconnectingSocket#undelivered()} with an
-   * {@link OutboxExpiredException}. {@link Duration#ZERO} means no expiry.
+   * {@link NotDeliveredException} whose reason is {@code EXPIRED}. {@link Duration#ZERO} means no
+   * expiry.
    *
    * @throws IllegalArgumentException if negative
    */
@@ -67,7 +68,7 @@ public final class Outbox {
 
   /**
    * Returns a copy that, when full, makes room for a new message by dropping the oldest ones (each
-   * reported on {@link ReconnectingSocket#undelivered()} with an {@link OutboxOverflowException})
+   * reported on {@link ReconnectingSocket#undelivered()} with the reason {@code DROPPED_FOR_NEWER})
    * instead of refusing the new one. For feeds where only the latest state matters.
    */
   public Outbox dropOldest() {

@@ -152,9 +152,9 @@ public interface ReconnectingSocket extends AutoCloseable {
   /**
    * Completes when the socket is {@code Connected}: at once if it is, else at the next {@code
    * Connected}. Fails with the {@link GaveUpException} if the socket gives up first (or has given
-   * up: it is {@code Failed}), and with a {@link SocketClosedException} if it is or gets closed
-   * first. Does not connect by itself: call {@link #connect()} first, as {@link #connect(String)}
-   * does. Typical use, to fail fast when the first connection cannot be made:
+   * up: it is {@code Failed}), and with a {@link LifelineException} if it is or gets closed first.
+   * Does not connect by itself: call {@link #connect()} first, as {@link #connect(String)} does.
+   * Typical use, to fail fast when the first connection cannot be made:
    *
    * <pre>{@code
    * socket.connect();
@@ -211,9 +211,9 @@ public interface ReconnectingSocket extends AutoCloseable {
 
   /**
    * Terminal: closes the connection gracefully (code 1000), cancels every timer, reports messages
-   * still in the outbox on {@link #undelivered()} with a {@link SocketClosedException}, completes
-   * {@link #messages()}, {@link #roundTripTimes()}, {@link #undelivered()} and, after emitting
-   * {@link ConnectionState.Closed}, {@link #states()}. Later sends return {@link
+   * still in the outbox on {@link #undelivered()} ({@link NotDeliveredException.Reason#CLOSED}),
+   * completes {@link #messages()}, {@link #roundTripTimes()}, {@link #undelivered()} and, after
+   * emitting {@link ConnectionState.Closed}, {@link #states()}. Later sends return {@link
    * SendResult#REJECTED_CLOSED}. Idempotent.
    */
   @Override
@@ -263,10 +263,11 @@ public interface ReconnectingSocket extends AutoCloseable {
    * <p>A queued message completes once a connection has taken it and written it. If the connection
    * dies while the message is still in OkHttp's queue (never written), it goes back to the front of
    * the outbox and is sent again on the next connection, so this still completes only when it is
-   * written. Fails with the outbox's reasons ({@link OutboxExpiredException}, {@link
-   * OutboxOverflowException}, the {@link GaveUpException}, {@link SocketClosedException}) if it is
-   * never written, or with {@link SendRejectedException}. Completes on the scheduler's thread (the
-   * drain that saw it leave OkHttp's queue); an observer that throws is logged and changes nothing.
+   * written. Fails with a {@link NotDeliveredException} if it is never written: its reason is
+   * {@code EXPIRED}, {@code DROPPED_FOR_NEWER}, {@code GAVE_UP} or {@code CLOSED} when it left the
+   * outbox unsent, {@code OUTBOX_FULL}, {@code TOO_LARGE} or {@code CLOSED} when it was not taken
+   * (the reasons of {@link SendResult}'s refusals). Completes on the scheduler's thread (the drain
+   * that saw it leave OkHttp's queue); an observer that throws is logged and changes nothing.
    */
   @CheckReturnValue
   Completable sendWritten(Message message);
@@ -283,14 +284,16 @@ public interface ReconnectingSocket extends AutoCloseable {
   Replies replies(Correlation correlation);
 
   /**
-   * Messages the socket accepted and will not send, each with its reason: queued ones, and {@link
+   * Messages the socket accepted with {@link #send} and will not send, each as a {@link
+   * NotDeliveredException} that carries the message and its reason: queued ones, and {@link
    * SendResult#SENT} ones that a connection died without writing (they wait in the outbox again),
-   * when it expired ({@link OutboxExpiredException}), was dropped for a newer one ({@link
-   * OutboxOverflowException}), the socket gave up ({@link GaveUpException}) or was closed ({@link
-   * SocketClosedException}). Hot; emitted on the thread that made the decision; completes on {@link
+   * when they expired ({@code EXPIRED}), were dropped for a newer one ({@code DROPPED_FOR_NEWER}),
+   * the socket gave up ({@code GAVE_UP}, with the {@link GaveUpException} as cause) or was closed
+   * ({@code CLOSED}). Messages of {@link #sendWritten} and of {@link Replies} are reported to their
+   * own observer instead. Hot; emitted on the thread that made the decision; completes on {@link
    * #close()} after reporting what was still queued.
    */
-  Observable<Undelivered> undelivered();
+  Observable<NotDeliveredException> undelivered();
 
   /**
    * Configures a {@link ReconnectingSocket}. Every setter validates its argument at once and throws

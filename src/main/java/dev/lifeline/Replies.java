@@ -24,15 +24,15 @@ import io.reactivex.rxjava3.core.Single;
  * are marked {@code @CheckReturnValue} (RxJava's), so that tools such as Error Prone flag a result
  * that is dropped without a {@code subscribe()}.
  *
- * <p>The result fails with {@link AcknowledgementTimeoutException} when no reply came within the
- * correlation's timeout (counted from subscription, across reconnects), with the socket's {@link
- * GaveUpException} when it gives up, with {@link SocketClosedException} on {@link
- * ReconnectingSocket#close()}, with {@link OutboxOverflowException} or {@link
- * OutboxExpiredException} if the message left the outbox unsent, and with {@link
- * SendRejectedException} if it could not be queued; a second message waiting with the same id fails
- * with {@link IllegalStateException}. It succeeds on OkHttp's reader thread; an observer that
- * throws is logged and changes nothing. Disposing stops waiting; a message already handed to OkHttp
- * is not recalled.
+ * <p>The result fails with a {@link NotDeliveredException} carrying the message: {@code NO_REPLY}
+ * when no reply came within the correlation's timeout (counted from subscription, across
+ * reconnects), {@code GAVE_UP} (the {@link GaveUpException} as cause) when the socket gives up,
+ * {@code CLOSED} on {@link ReconnectingSocket#close()}, {@code EXPIRED} or {@code
+ * DROPPED_FOR_NEWER} if the message left the outbox unsent, {@code OUTBOX_FULL}, {@code TOO_LARGE}
+ * or {@code CLOSED} if it could not be queued; a second message waiting with the same id fails with
+ * {@link IllegalStateException}. It succeeds on OkHttp's reader thread; an observer that throws is
+ * logged and changes nothing. Disposing stops waiting; a message already handed to OkHttp is not
+ * recalled.
  */
 public interface Replies {
 

@@ -1,11 +1,8 @@
 package dev.lifeline.internal;
 
-import dev.lifeline.LifelineException;
 import dev.lifeline.Message;
-import dev.lifeline.OutboxExpiredException;
-import dev.lifeline.OutboxOverflowException;
+import dev.lifeline.NotDeliveredException;
 import dev.lifeline.SendResult;
-import dev.lifeline.Undelivered;
 import dev.lifeline.internal.OutboxQueue.Entry;
 import io.reactivex.rxjava3.core.Observable;
 import io.reactivex.rxjava3.disposables.Disposable;
@@ -175,7 +172,7 @@ final class Outbound {
   private final boolean expiring;
   private final @Nullable LinkActivity activity;
   private final ReplyTables replies;
-  private final SerialEmitter<Undelivered> undelivered;
+  private final SerialEmitter<NotDeliveredException> undelivered;
   private final AtomicBoolean drainRequested = new AtomicBoolean();
 
   private @Nullable Lane target; // the ready connection; null unless Connected
@@ -202,7 +199,7 @@ final class Outbound {
     if (activity != null) activity.onWritten(this::onBytesWritten);
   }
 
-  Observable<Undelivered> undelivered() {
+  Observable<NotDeliveredException> undelivered() {
     return undelivered.stream();
   }
 
@@ -242,7 +239,7 @@ final class Outbound {
     SendResult result = offer.result();
     if (!offer.dropped().isEmpty()) {
       List<Runnable> signals = new ArrayList<>();
-      OutboxOverflowException reason = new OutboxOverflowException(outbox.policy());
+      Why reason = Why.droppedForNewer(outbox.policy());
       for (Entry e : offer.dropped()) resolve(e, reason, signals);
       runAll(signals);
     }
@@ -407,9 +404,9 @@ final class Outbound {
       settle &= waiting;
       nextExpiry = outbox.nextExpiry();
     }
-    OutboxExpiredException expiry = null;
+    Why expiry = null;
     for (Entry e : expired) {
-      if (expiry == null) expiry = new OutboxExpiredException(outbox.policy().timeToLive());
+      if (expiry == null) expiry = Why.expired(outbox.policy().timeToLive());
       resolve(e, expiry, signals);
     }
     for (Entry e : written) resolveWritten(e, signals);
@@ -596,7 +593,7 @@ final class Outbound {
    * reports what it did not with {@code reason}; true if anything was unwritten (then the caller
    * cancels the connection rather than let OkHttp write it after it was reported).
    */
-  boolean abandon(Lane lane, LifelineException reason, List<Runnable> signals) {
+  boolean abandon(Lane lane, Why reason, List<Runnable> signals) {
     List<Entry> written = new ArrayList<>(0);
     List<Entry> unwritten = new ArrayList<>(0);
     synchronized (this) {
@@ -619,7 +616,7 @@ final class Outbound {
   }
 
   /** Loop: empties the outbox, reporting everything with {@code reason}. */
-  void failAll(LifelineException reason, List<Runnable> signals) {
+  void failAll(Why reason, List<Runnable> signals) {
     List<Entry> all;
     synchronized (this) {
       all = outbox.removeAll();
@@ -678,17 +675,17 @@ final class Outbound {
   // --- Resolution: the one way out ---------------------------------------------------------------
 
   /** {@code e} will not be sent, for {@code reason}: its tracker fails, or it is reported. */
-  private void resolve(Entry e, LifelineException reason, List<Runnable> signals) {
+  private void resolve(Entry e, Why why, List<Runnable> signals) {
+    NotDeliveredException report = why.of(e.message());
     SendTracker tracker = e.tracker();
     if (tracker != null) {
-      signals.add(() -> tracker.notSent(reason));
+      signals.add(() -> tracker.notSent(report));
       return;
     }
-    Undelivered u = new Undelivered(e.message(), reason);
     signals.add(
         () -> {
-          log.debug("{} undelivered {}: {}", host.name(), u.message(), reason.getMessage());
-          undelivered.onNext(u);
+          log.debug("{} undelivered {}: {}", host.name(), report.message(), report.getMessage());
+          undelivered.onNext(report);
         });
   }
 

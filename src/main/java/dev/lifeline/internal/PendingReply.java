@@ -1,7 +1,7 @@
 package dev.lifeline.internal;
 
-import dev.lifeline.LifelineException;
 import dev.lifeline.Message;
+import dev.lifeline.NotDeliveredException;
 import io.reactivex.rxjava3.core.SingleEmitter;
 import io.reactivex.rxjava3.disposables.Disposable;
 import org.jspecify.annotations.Nullable;
@@ -52,7 +52,7 @@ final class PendingReply implements SendTracker {
   public void written() {} // written is not answered: it goes on waiting for its reply
 
   @Override
-  public void notSent(LifelineException reason) {
+  public void notSent(NotDeliveredException reason) {
     replies.fail(this, reason);
   }
 }

@@ -15,16 +15,14 @@ import dev.lifeline.Heartbeat;
 import dev.lifeline.HeartbeatTimeoutException;
 import dev.lifeline.LifelineException;
 import dev.lifeline.Message;
+import dev.lifeline.NotDeliveredException;
 import dev.lifeline.ReadyHookException;
 import dev.lifeline.ReconnectingSocket;
 import dev.lifeline.Replies;
 import dev.lifeline.RetriesExhaustedException;
 import dev.lifeline.RetryContext;
-import dev.lifeline.SendRejectedException;
 import dev.lifeline.SendResult;
-import dev.lifeline.SocketClosedException;
 import dev.lifeline.TerminalFailureException;
-import dev.lifeline.Undelivered;
 import io.reactivex.rxjava3.core.Completable;
 import io.reactivex.rxjava3.core.Observable;
 import io.reactivex.rxjava3.core.Scheduler;
@@ -234,7 +232,9 @@ public final class RealReconnectingSocket
         .flatMapCompletable(
             s -> {
               if (s instanceof Failed f) return Completable.error(f.cause());
-              if (s instanceof Closed) return Completable.error(new SocketClosedException());
+              if (s instanceof Closed) {
+                return Completable.error(new LifelineException("the socket is closed"));
+              }
               return Completable.complete();
             });
   }
@@ -245,7 +245,7 @@ public final class RealReconnectingSocket
   }
 
   @Override
-  public Observable<Undelivered> undelivered() {
+  public Observable<NotDeliveredException> undelivered() {
     return outbound.undelivered().hide();
   }
 
@@ -296,7 +296,7 @@ public final class RealReconnectingSocket
           emitter.setCancellable(() -> outbound.remove(waiter));
           SendResult result = outbound.send(message, waiter);
           if (!result.isAccepted()) {
-            emitter.tryOnError(new SendRejectedException(result));
+            emitter.tryOnError(Why.refused(result).of(message));
           } else if (result == SendResult.SENT) {
             outbound.requestDrain(); // it may be written already
           }
@@ -430,7 +430,7 @@ public final class RealReconnectingSocket
         }
       }
       case ABANDONED -> {
-        if (outbound.abandon(link.lane, cause, signals) || !opened) {
+        if (outbound.abandon(link.lane, Why.closed(), signals) || !opened) {
           link.kill(cause);
         } else {
           link.closeGracefully(1000, "close");
@@ -467,16 +467,16 @@ public final class RealReconnectingSocket
 
   private void doClose() {
     if (phase instanceof Shut) return;
-    SocketClosedException reason = new SocketClosedException();
+    LifelineException reason = new LifelineException("close() ended the connection");
     Link link = currentLink();
     boolean opened = opened();
     leave(new Shut());
     for (Outbound.Lane lane : outbound.close()) {
-      if (outbound.abandon(lane, reason, signals)) lane.link.kill(reason);
+      if (outbound.abandon(lane, Why.closed(), signals)) lane.link.kill(reason);
     }
     if (link != null) release(link, opened, Exit.ABANDONED, reason);
-    outbound.failAll(reason, signals);
-    replies.failAll(reason, signals);
+    outbound.failAll(Why.closed(), signals);
+    replies.failAll(Why.closed(), signals);
     publish(ConnectionState.CLOSED);
     signals.add(states::onComplete);
     signals.add(inbound.complete());
@@ -752,8 +752,8 @@ public final class RealReconnectingSocket
     // give-up at once; one who calls connect() first joins the next episode's stream.
     Runnable endStream = inbound.gaveUp(reason);
     outbound.stopTimers();
-    outbound.failAll(reason, signals);
-    replies.failAll(reason, signals);
+    outbound.failAll(Why.gaveUp(reason), signals);
+    replies.failAll(Why.gaveUp(reason), signals);
     publish(new Failed(reason));
     signals.add(endStream);
   }

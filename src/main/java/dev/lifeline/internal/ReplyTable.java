@@ -1,10 +1,9 @@
 package dev.lifeline.internal;
 
-import dev.lifeline.AcknowledgementTimeoutException;
 import dev.lifeline.Correlation;
 import dev.lifeline.Message;
+import dev.lifeline.NotDeliveredException;
 import dev.lifeline.Replies;
-import dev.lifeline.SendRejectedException;
 import dev.lifeline.SendResult;
 import io.reactivex.rxjava3.core.Completable;
 import io.reactivex.rxjava3.core.Scheduler;
@@ -100,19 +99,15 @@ final class ReplyTable implements Replies {
           emitter.setCancellable(() -> take(reply));
           reply.timeout =
               scheduler.scheduleDirect(
-                  () -> fail(reply, new AcknowledgementTimeoutException(id, correlation.timeout())),
+                  () -> fail(reply, Why.noReply(id, correlation.timeout()).of(message)),
                   Durations.timerNanos(correlation.timeout()),
                   TimeUnit.NANOSECONDS);
           if (table.get(id) != reply) reply.timeout.dispose(); // taken already (close, dispose)
           SendResult result = outbound().send(message, reply);
-          if (!result.isAccepted()) fail(reply, new SendRejectedException(result));
+          if (!result.isAccepted()) fail(reply, Why.refused(result).of(message));
         });
   }
 
-  /**
-   * Reader thread: whether {@code message} is a reply. Then it is consumed, and completes its
-   * acknowledged send if one is waiting.
-   */
   /** The id {@code message} answers by this table's correlation, or null if it is no reply. */
   @Nullable String idOfIncoming(Message message) {
     try {
@@ -141,9 +136,10 @@ final class ReplyTable implements Replies {
   }
 
   /** Fails every waiting message with {@code reason}. */
-  void failAll(Throwable reason, List<Runnable> signals) {
+  void failAll(Why reason, List<Runnable> signals) {
     for (PendingReply reply : new ArrayList<>(table.values())) {
-      signals.add(() -> fail(reply, reason));
+      NotDeliveredException report = reason.of(reply.message);
+      signals.add(() -> fail(reply, report));
     }
   }
 

@@ -59,7 +59,7 @@ final class ReplyTables {
   }
 
   /** Loop: fails every waiting message with {@code reason}, as signals. */
-  void failAll(Throwable reason, List<Runnable> signals) {
+  void failAll(Why reason, List<Runnable> signals) {
     for (ReplyTable table : tables) table.failAll(reason, signals);
   }
 

@@ -1,6 +1,6 @@
 package dev.lifeline.internal;
 
-import dev.lifeline.LifelineException;
+import dev.lifeline.NotDeliveredException;
 
 /**
  * Follows one message someone waits on (a written-waiter, an acknowledged send) from the outbox to
@@ -21,5 +21,5 @@ interface SendTracker {
   void written();
 
   /** The message will not be sent, for {@code reason}. No lock held. */
-  void notSent(LifelineException reason);
+  void notSent(NotDeliveredException reason);
 }

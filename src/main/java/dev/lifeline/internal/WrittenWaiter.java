@@ -1,6 +1,6 @@
 package dev.lifeline.internal;
 
-import dev.lifeline.LifelineException;
+import dev.lifeline.NotDeliveredException;
 import io.reactivex.rxjava3.core.CompletableEmitter;
 
 /** A {@code sendWritten} caller, waiting until its message has left OkHttp's send queue. */
@@ -25,7 +25,7 @@ final class WrittenWaiter implements SendTracker {
   }
 
   @Override
-  public void notSent(LifelineException reason) {
+  public void notSent(NotDeliveredException reason) {
     emitter.tryOnError(reason);
   }
 }

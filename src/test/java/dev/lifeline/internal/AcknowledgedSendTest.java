@@ -1,16 +1,17 @@
 package dev.lifeline.internal;
 
+import static dev.lifeline.internal.Reports.notDelivered;
 import static java.time.Duration.ofSeconds;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import dev.lifeline.AcknowledgementTimeoutException;
 import dev.lifeline.Backoff;
 import dev.lifeline.Correlation;
 import dev.lifeline.Message;
+import dev.lifeline.NotDeliveredException;
+import dev.lifeline.NotDeliveredException.Reason;
 import dev.lifeline.Replies;
 import dev.lifeline.RetriesExhaustedException;
-import dev.lifeline.SocketClosedException;
 import io.reactivex.rxjava3.observers.TestObserver;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -97,7 +98,12 @@ class AcknowledgedSendTest {
     h.advanceMillis(9_999);
     reply.assertNoErrors();
     h.advanceMillis(1);
-    reply.assertError(e -> e instanceof AcknowledgementTimeoutException t && t.id().equals("3"));
+    reply.assertError(
+        e ->
+            e instanceof NotDeliveredException n
+                && n.reason() == Reason.NO_REPLY
+                && n.message().text().startsWith("req:3:")
+                && n.getMessage().startsWith("no reply to message 3 within "));
     fake.receive("reply:3:too late");
     h.messages.assertNoValues(); // a late reply is still a reply: dropped, not emitted
     assertThat(h.scheduler.pendingTasks())
@@ -111,7 +117,8 @@ class AcknowledgedSendTest {
     FakeWebSockets.FakeSocket fake = h.connected();
     TestObserver<Void> sent = h.replies.sendAcknowledged(Message.text("req:4:x")).test();
     fake.drop();
-    sent.assertError(RetriesExhaustedException.class);
+    sent.assertError(
+        e -> notDelivered(Reason.GAVE_UP).test(e) && e.getCause() instanceof RetriesExhaustedException);
   }
 
   @Test
@@ -120,8 +127,8 @@ class AcknowledgedSendTest {
     TestObserver<Void> sent = h.replies.sendAcknowledged(Message.text("req:5:x")).test();
     TestObserver<Message> queuedReply = h.replies.request(Message.text("req:6:y")).test();
     h.socket.close();
-    sent.assertError(SocketClosedException.class);
-    queuedReply.assertError(SocketClosedException.class);
+    sent.assertError(notDelivered(Reason.CLOSED));
+    queuedReply.assertError(notDelivered(Reason.CLOSED));
     assertThat(h.scheduler.pendingTasks()).isZero();
   }
 

@@ -1,5 +1,6 @@
 package dev.lifeline.internal;
 
+import static dev.lifeline.internal.Reports.notDelivered;
 import static java.time.Duration.ofMillis;
 import static java.time.Duration.ofSeconds;
 import static org.assertj.core.api.Assertions.assertThat;
@@ -13,12 +14,12 @@ import dev.lifeline.GaveUpException;
 import dev.lifeline.Heartbeat;
 import dev.lifeline.HeartbeatTimeoutException;
 import dev.lifeline.Message;
+import dev.lifeline.NotDeliveredException;
+import dev.lifeline.NotDeliveredException.Reason;
 import dev.lifeline.Outbox;
-import dev.lifeline.OutboxOverflowException;
 import dev.lifeline.SendResult;
 import dev.lifeline.ServerClosedException;
 import dev.lifeline.TerminalFailureException;
-import dev.lifeline.Undelivered;
 import io.reactivex.rxjava3.core.Completable;
 import io.reactivex.rxjava3.core.CompletableObserver;
 import io.reactivex.rxjava3.core.Observer;
@@ -134,7 +135,7 @@ class CoreDefectsTest {
   private void backlogSurvives(Consumer<FakeWebSockets.FakeSocket> death) {
     h.highWaterMark = 4 << 10;
     FakeWebSockets.FakeSocket first = h.connected();
-    TestObserver<Undelivered> lost = h.socket.undelivered().test();
+    TestObserver<NotDeliveredException> lost = h.socket.undelivered().test();
     first.queueGrows = true;
     List<String> sentInOrder = new ArrayList<>();
     List<SendResult> results = new ArrayList<>();
@@ -230,7 +231,9 @@ class CoreDefectsTest {
 
     assertThat(h.socket.state()).isInstanceOf(ConnectionState.Failed.class);
     h.messages.withTag("messages() errors with the give-up").assertError(GaveUpException.class);
-    reply.withTag("a pending request fails with the give-up").assertError(GaveUpException.class);
+    reply
+        .withTag("a pending request fails with the give-up")
+        .assertError(e -> notDelivered(Reason.GAVE_UP).test(e) && e.getCause() instanceof GaveUpException);
   }
 
   @Test
@@ -256,7 +259,7 @@ class CoreDefectsTest {
 
     written
         .withTag("sendWritten of a message dropOldest dropped")
-        .assertError(OutboxOverflowException.class);
+        .assertError(notDelivered(Reason.DROPPED_FOR_NEWER));
   }
 
   @Test
@@ -271,10 +274,10 @@ class CoreDefectsTest {
 
     acked
         .withTag("sendAcknowledged of a message dropOldest dropped, well before its 60 s timeout")
-        .assertError(OutboxOverflowException.class);
+        .assertError(notDelivered(Reason.DROPPED_FOR_NEWER));
     reply
         .withTag("request of a message dropOldest dropped, well before its 60 s timeout")
-        .assertError(OutboxOverflowException.class);
+        .assertError(notDelivered(Reason.DROPPED_FOR_NEWER));
   }
 
   @Test
@@ -291,7 +294,7 @@ class CoreDefectsTest {
     FakeWebSockets.FakeSocket first = h.connected();
     TestObserver<Void> acked = h.replies.sendAcknowledged(Message.text("req:1:order")).test();
     first.drop(); // no ack: req:1 is resent on the next connection
-    TestObserver<Undelivered> lost = h.socket.undelivered().test();
+    TestObserver<NotDeliveredException> lost = h.socket.undelivered().test();
     h.socket.send("x");
     h.socket.send("y");
     h.advance(h.waiting().delay());

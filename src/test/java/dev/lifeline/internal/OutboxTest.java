@@ -7,13 +7,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.lifeline.Backoff;
 import dev.lifeline.ConnectionState;
 import dev.lifeline.Message;
+import dev.lifeline.NotDeliveredException;
+import dev.lifeline.NotDeliveredException.Reason;
 import dev.lifeline.Outbox;
-import dev.lifeline.OutboxExpiredException;
-import dev.lifeline.OutboxOverflowException;
 import dev.lifeline.RetriesExhaustedException;
 import dev.lifeline.SendResult;
-import dev.lifeline.SocketClosedException;
-import dev.lifeline.Undelivered;
 import io.reactivex.rxjava3.observers.TestObserver;
 import java.util.ArrayList;
 import java.util.List;
@@ -24,7 +22,7 @@ import org.junit.jupiter.api.Test;
 class OutboxTest {
   private final Harness h = new Harness();
 
-  private TestObserver<Undelivered> undelivered() {
+  private TestObserver<NotDeliveredException> undelivered() {
     return h.socket.undelivered().test();
   }
 
@@ -51,7 +49,7 @@ class OutboxTest {
   void aFullOutboxRefusesNewMessagesAndSaysSo() {
     h.outbox = Outbox.bounded(2, 1_000);
     h.build();
-    TestObserver<Undelivered> lost = undelivered();
+    TestObserver<NotDeliveredException> lost = undelivered();
     assertThat(h.socket.send("one")).isEqualTo(SendResult.QUEUED);
     assertThat(h.socket.send("two")).isEqualTo(SendResult.QUEUED);
     assertThat(h.socket.send("three")).isEqualTo(SendResult.REJECTED_OUTBOX_FULL);
@@ -76,14 +74,14 @@ class OutboxTest {
   void dropOldestMakesRoomAndReportsWhatItDropped() {
     h.outbox = Outbox.bounded(2, 1_000).dropOldest();
     h.build();
-    TestObserver<Undelivered> lost = undelivered();
+    TestObserver<NotDeliveredException> lost = undelivered();
     h.socket.send("one");
     h.socket.send("two");
     assertThat(h.socket.send("three")).isEqualTo(SendResult.QUEUED);
 
     lost.assertValueCount(1);
     assertThat(lost.values().get(0).message()).isEqualTo(Message.text("one"));
-    assertThat(lost.values().get(0).reason()).isInstanceOf(OutboxOverflowException.class);
+    assertThat(lost.values().get(0).reason()).isEqualTo(Reason.DROPPED_FOR_NEWER);
     h.socket.connect();
     assertThat(h.fakes.last().open().sentTexts()).containsExactly("two", "three");
   }
@@ -92,7 +90,7 @@ class OutboxTest {
   void expiredMessagesAreReportedAtExpiryAndNeverSentLate() {
     h.outbox = Outbox.defaults().timeToLive(ofSeconds(5));
     h.build();
-    TestObserver<Undelivered> lost = undelivered();
+    TestObserver<NotDeliveredException> lost = undelivered();
     h.socket.send("stale");
     h.advance(ofSeconds(3));
     h.socket.send("fresh");
@@ -102,9 +100,10 @@ class OutboxTest {
 
     lost.assertValueCount(1);
     assertThat(lost.values().get(0).message()).isEqualTo(Message.text("stale"));
-    assertThat(lost.values().get(0).reason())
-        .isInstanceOf(OutboxExpiredException.class)
-        .hasMessageContaining("5s");
+    assertThat(lost.values().get(0).reason()).isEqualTo(Reason.EXPIRED);
+    assertThat(lost.values().get(0))
+        .hasMessage(
+            "expired in the outbox after its time-to-live of 5s without a connection to send it on");
     h.socket.connect();
     assertThat(h.fakes.last().open().sentTexts()).containsExactly("fresh");
   }
@@ -113,17 +112,21 @@ class OutboxTest {
   void givingUpReportsEveryQueuedMessageWithTheGiveUp() {
     h.retryPolicy = Backoff.exponential(ofSeconds(1), ofSeconds(30)).maxAttempts(0);
     h.build();
-    TestObserver<Undelivered> lost = undelivered();
+    TestObserver<NotDeliveredException> lost = undelivered();
     h.socket.connect();
     h.socket.send("a");
     h.socket.send("b");
     h.fakes.last().drop();
 
     assertThat(lost.values())
-        .extracting(Undelivered::message)
+        .extracting(NotDeliveredException::message)
         .containsExactly(Message.text("a"), Message.text("b"));
     assertThat(lost.values())
-        .allSatisfy(u -> assertThat(u.reason()).isInstanceOf(RetriesExhaustedException.class));
+        .allSatisfy(
+            u -> {
+              assertThat(u.reason()).isEqualTo(Reason.GAVE_UP);
+              assertThat(u).hasCauseInstanceOf(RetriesExhaustedException.class);
+            });
     h.socket.connect();
     assertThat(h.fakes.last().open().sent).as("nothing resent after the give-up").isEmpty();
   }
@@ -132,7 +135,7 @@ class OutboxTest {
   void aSendWhileFailedIsQueuedUntilTheNextConnect() {
     h.retryPolicy = Backoff.exponential(ofSeconds(1), ofSeconds(30)).maxAttempts(0);
     h.build();
-    TestObserver<Undelivered> lost = undelivered();
+    TestObserver<NotDeliveredException> lost = undelivered();
     h.socket.connect();
     h.fakes.last().drop();
     assertThat(h.socket.state()).isInstanceOf(ConnectionState.Failed.class);
@@ -149,7 +152,7 @@ class OutboxTest {
   void aSendWhileFailedIsReportedByClose() {
     h.retryPolicy = Backoff.exponential(ofSeconds(1), ofSeconds(30)).maxAttempts(0);
     h.build();
-    TestObserver<Undelivered> lost = undelivered();
+    TestObserver<NotDeliveredException> lost = undelivered();
     h.socket.connect();
     h.fakes.last().drop();
     assertThat(h.socket.send("after the give-up")).isEqualTo(SendResult.QUEUED);
@@ -157,20 +160,20 @@ class OutboxTest {
     h.socket.close();
 
     assertThat(lost.values())
-        .extracting(Undelivered::message)
+        .extracting(NotDeliveredException::message)
         .containsExactly(Message.text("after the give-up"));
-    assertThat(lost.values().get(0).reason()).isInstanceOf(SocketClosedException.class);
+    assertThat(lost.values().get(0).reason()).isEqualTo(Reason.CLOSED);
   }
 
   @Test
   void closeReportsQueuedMessagesThenRefusesSends() {
     h.build();
-    TestObserver<Undelivered> lost = undelivered();
+    TestObserver<NotDeliveredException> lost = undelivered();
     h.socket.send("waiting");
     h.socket.close();
 
     lost.assertValueCount(1).assertComplete();
-    assertThat(lost.values().get(0).reason()).isInstanceOf(SocketClosedException.class);
+    assertThat(lost.values().get(0).reason()).isEqualTo(Reason.CLOSED);
     assertThat(h.socket.send("later")).isEqualTo(SendResult.REJECTED_CLOSED);
     assertThat(h.scheduler.pendingTasks()).isZero();
   }
@@ -230,7 +233,7 @@ class OutboxTest {
   @Test
   void aMessageLargerThanOkHttpCanSendIsRefusedOnceAndNeverResent() {
     h.build();
-    TestObserver<Undelivered> lost = undelivered();
+    TestObserver<NotDeliveredException> lost = undelivered();
     ByteString tooLarge = ByteString.of(new byte[(16 << 20) + 1]);
     assertThat(h.socket.send(tooLarge)).isEqualTo(SendResult.REJECTED_TOO_LARGE);
     h.socket.connect();

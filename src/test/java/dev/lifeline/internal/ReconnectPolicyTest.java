@@ -447,8 +447,8 @@ class ReconnectPolicyTest {
     h.socket.connect();
     TestObserver<Void> third = h.socket.whenConnected().test();
     h.socket.close();
-    third.assertError(dev.lifeline.SocketClosedException.class);
-    h.socket.whenConnected().test().assertError(dev.lifeline.SocketClosedException.class);
+    third.assertError(e -> e.getMessage().equals("the socket is closed"));
+    h.socket.whenConnected().test().assertError(e -> e.getMessage().equals("the socket is closed"));
   }
 
   @Test

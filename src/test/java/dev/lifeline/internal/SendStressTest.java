@@ -4,9 +4,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.lifeline.ConnectionState;
 import dev.lifeline.Message;
+import dev.lifeline.NotDeliveredException;
 import dev.lifeline.Outbox;
 import dev.lifeline.SendResult;
-import dev.lifeline.Undelivered;
 import io.reactivex.rxjava3.observers.TestObserver;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -51,7 +51,7 @@ class SendStressTest {
     h.outbox = Outbox.bounded(200, 1 << 20);
     h.fakes.queueGrows = true;
     h.build();
-    TestObserver<Undelivered> undelivered = h.socket.undelivered().test();
+    TestObserver<NotDeliveredException> undelivered = h.socket.undelivered().test();
     h.socket.connect();
 
     Map<String, SendResult> results = new ConcurrentHashMap<>();
@@ -134,7 +134,7 @@ class SendStressTest {
         last[producer] = i;
       }
     }
-    for (Undelivered u : undelivered.values()) {
+    for (NotDeliveredException u : undelivered.values()) {
       outcomes.merge(((Message.Text) u.message()).text(), 1, Integer::sum);
     }
     int accepted = 0;

@@ -3,23 +3,17 @@ package dev.lifeline.internal;
 import static java.time.Duration.ofMillis;
 import static org.assertj.core.api.Assertions.fail;
 
-import dev.lifeline.AcknowledgementTimeoutException;
 import dev.lifeline.Backoff;
-import dev.lifeline.ConnectionLostException;
 import dev.lifeline.ConnectionState;
 import dev.lifeline.Correlation;
 import dev.lifeline.GaveUpException;
 import dev.lifeline.Heartbeat;
-import dev.lifeline.LifelineException;
 import dev.lifeline.Message;
+import dev.lifeline.NotDeliveredException;
+import dev.lifeline.NotDeliveredException.Reason;
 import dev.lifeline.Outbox;
-import dev.lifeline.OutboxExpiredException;
-import dev.lifeline.OutboxOverflowException;
 import dev.lifeline.ReconnectingSocket;
-import dev.lifeline.SendRejectedException;
 import dev.lifeline.SendResult;
-import dev.lifeline.SocketClosedException;
-import dev.lifeline.Undelivered;
 import dev.lifeline.internal.FakeWebSockets.FakeSocket;
 import io.reactivex.rxjava3.core.Completable;
 import io.reactivex.rxjava3.core.CompletableObserver;
@@ -713,11 +707,11 @@ class SocketModelTest {
 
     private final List<ConnectionState> stateLog = new ArrayList<>();
     private final List<Message> inboundLog = new ArrayList<>();
-    private final List<Undelivered> undeliveredLog = new ArrayList<>();
+    private final List<NotDeliveredException> undeliveredLog = new ArrayList<>();
     private final List<Late<?>> lates = new ArrayList<>();
     private Recorder<Message> messages;
     private Recorder<ConnectionState> states;
-    private Recorder<Undelivered> undelivered;
+    private Recorder<NotDeliveredException> undelivered;
     private Recorder<Duration> roundTrips;
 
     private int eventsSent;
@@ -787,6 +781,14 @@ class SocketModelTest {
       for (int i = 0; i < Math.min(8, stack.length); i++)
         out.append("\n      at ").append(stack[i]);
       return out.toString();
+    }
+
+    static @Nullable Reason reasonOf(@Nullable Throwable e) {
+      return e instanceof NotDeliveredException n ? n.reason() : null;
+    }
+
+    static boolean isRefusal(@Nullable Reason reason) {
+      return reason == Reason.OUTBOX_FULL || reason == Reason.TOO_LARGE;
     }
 
     void violate(String invariant, String detail) {
@@ -1409,7 +1411,7 @@ class SocketModelTest {
       }
     }
 
-    private void checkUndelivered(Undelivered u) {
+    private void checkUndelivered(NotDeliveredException u) {
       String t = text(u.message());
       Msg m = byPayload.get(t);
       if (tracing) trace("     undelivered() <- " + t + ": " + u.reason());
@@ -1418,7 +1420,7 @@ class SocketModelTest {
         return;
       }
       m.reported++;
-      m.reasons.add(u.reason().getClass().getSimpleName());
+      m.reasons.add(u.reason().name());
       if (m.kind.tracked()) {
         violate(
             "tracked-reported",
@@ -1430,9 +1432,10 @@ class SocketModelTest {
                 + "; its own call should fail instead");
         return;
       }
-      LifelineException reason = u.reason();
-      if (reason instanceof OutboxExpiredException
-          && (setup.ttlMs() == 0 || now() < m.at + setup.ttlMs())) {
+      Reason reason = u.reason();
+      if (reason == Reason.GAVE_UP && !(u.getCause() instanceof GaveUpException))
+        violate("undelivered-reason", payload(m) + " was reported GAVE_UP without the give-up");
+      if (reason == Reason.EXPIRED && (setup.ttlMs() == 0 || now() < m.at + setup.ttlMs())) {
         violate(
             "expired-early",
             payload(m)
@@ -1444,16 +1447,17 @@ class SocketModelTest {
                 + setup.ttlMs()
                 + "ms");
       }
-      if (reason instanceof OutboxOverflowException && !setup.dropOldest()) {
+      if (reason == Reason.DROPPED_FOR_NEWER && !setup.dropOldest()) {
         violate(
             "overflow-without-dropOldest",
             payload(m)
                 + " was dropped for a newer message, but the outbox refuses new ones instead");
       }
-      if (reason instanceof SocketClosedException && !closeCalled) {
-        violate(
-            "undelivered-reason",
-            payload(m) + " was reported with SocketClosedException before close()");
+      if (reason == Reason.CLOSED && !closeCalled) {
+        violate("undelivered-reason", payload(m) + " was reported CLOSED before close()");
+      }
+      if (reason == Reason.NO_REPLY || reason == Reason.OUTBOX_FULL || reason == Reason.TOO_LARGE) {
+        violate("undelivered-reason", payload(m) + " was reported " + reason + " on undelivered()");
       }
     }
 
@@ -1731,7 +1735,7 @@ class SocketModelTest {
       if (r != SendResult.REJECTED_CLOSED) violate("after-close", "send() after close() -> " + r);
       List<Throwable> errors = new ArrayList<>();
       socket.sendWritten(Message.text("post:close")).subscribe(() -> {}, errors::add);
-      if (errors.size() != 1 || !(errors.get(0) instanceof SendRejectedException))
+      if (errors.size() != 1 || reasonOf(errors.get(0)) != Reason.CLOSED)
         violate("after-close", "sendWritten() after close() signalled " + errors);
       try {
         socket.connect();
@@ -1818,7 +1822,7 @@ class SocketModelTest {
                 + ") never terminated, not even on close(); "
                 + story(m));
       }
-      if (t.error instanceof SendRejectedException && m.written > 0) {
+      if (isRefusal(reasonOf(t.error)) && m.written > 0) {
         violate(
             "rejected-leaked",
             m.kind.call + "(" + payload(m) + ") failed with " + t.error + " yet was written");
@@ -2050,21 +2054,17 @@ class SocketModelTest {
 
       private void failed(Throwable e) {
         String call = msg.kind.call + "(" + payload(msg) + ")";
+        Reason reason = reasonOf(e);
         boolean documented =
-            e instanceof GaveUpException
-                || e instanceof SocketClosedException
-                || e instanceof SendRejectedException
-                || e instanceof OutboxExpiredException
-                || e instanceof OutboxOverflowException
-                || (msg.kind == Kind.WRITTEN
-                    ? e instanceof ConnectionLostException
-                    : e instanceof AcknowledgementTimeoutException);
+            reason != null
+                && text(((NotDeliveredException) e).message()).equals(msg.payload)
+                && (reason != Reason.NO_REPLY || msg.kind != Kind.WRITTEN)
+                && (reason != Reason.GAVE_UP || e.getCause() instanceof GaveUpException);
         if (!documented)
           violate("error-type", call + " failed with " + e + ", which its Javadoc does not list");
-        if (e instanceof SocketClosedException && !closeCalled)
+        if (reason == Reason.CLOSED && !closeCalled)
           violate("error-type", call + " failed with " + e + " before close()");
-        if (e instanceof OutboxExpiredException
-            && (setup.ttlMs() == 0 || now() < msg.at + setup.ttlMs())) {
+        if (reason == Reason.EXPIRED && (setup.ttlMs() == 0 || now() < msg.at + setup.ttlMs())) {
           violate(
               "expired-early",
               call
@@ -2076,13 +2076,12 @@ class SocketModelTest {
                   + setup.ttlMs()
                   + "ms");
         }
-        if (e instanceof OutboxOverflowException && !setup.dropOldest()) {
+        if (reason == Reason.DROPPED_FOR_NEWER && !setup.dropOldest()) {
           violate(
               "overflow-without-dropOldest",
               call + " failed with " + e + " but the outbox refuses new messages instead");
         }
-        if (e instanceof AcknowledgementTimeoutException
-            && now() < msg.at + setup.replyTimeoutMs()) {
+        if (reason == Reason.NO_REPLY && now() < msg.at + setup.replyTimeoutMs()) {
           violate(
               "reply-timeout-early",
               call

@@ -1,16 +1,15 @@
 package dev.lifeline.internal;
 
+import static dev.lifeline.internal.Reports.notDelivered;
 import static java.time.Duration.ofMillis;
 import static java.time.Duration.ofSeconds;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.lifeline.Backoff;
 import dev.lifeline.Message;
+import dev.lifeline.NotDeliveredException.Reason;
 import dev.lifeline.Outbox;
-import dev.lifeline.OutboxExpiredException;
 import dev.lifeline.RetriesExhaustedException;
-import dev.lifeline.SendRejectedException;
-import dev.lifeline.SocketClosedException;
 import io.reactivex.rxjava3.observers.TestObserver;
 import okio.ByteString;
 import org.junit.jupiter.api.Test;
@@ -103,17 +102,18 @@ class WrittenTest {
     h.build();
     TestObserver<Void> expires = h.socket.sendWritten(Message.text("a")).test();
     h.advance(ofSeconds(5));
-    expires.assertError(OutboxExpiredException.class);
+    expires.assertError(notDelivered(Reason.EXPIRED));
 
     h.socket.connect();
     TestObserver<Void> givenUp = h.socket.sendWritten(Message.text("b")).test();
     h.fakes.last().drop();
-    givenUp.assertError(RetriesExhaustedException.class);
+    givenUp.assertError(
+        e -> notDelivered(Reason.GAVE_UP).test(e) && e.getCause() instanceof RetriesExhaustedException);
 
     TestObserver<Void> closed = h.socket.sendWritten(Message.text("c")).test();
     h.socket.close();
-    closed.assertError(SocketClosedException.class);
-    h.socket.sendWritten(Message.text("d")).test().assertError(SendRejectedException.class);
+    closed.assertError(notDelivered(Reason.CLOSED));
+    h.socket.sendWritten(Message.text("d")).test().assertError(notDelivered(Reason.CLOSED));
     assertThat(h.scheduler.pendingTasks()).isZero();
   }
 

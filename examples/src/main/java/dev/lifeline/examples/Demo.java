@@ -35,9 +35,9 @@ import dev.lifeline.HandshakeException;
 import dev.lifeline.Heartbeat;
 import dev.lifeline.HeartbeatTimeoutException;
 import dev.lifeline.Message;
+import dev.lifeline.NotDeliveredException;
 import dev.lifeline.ReconnectingSocket;
 import dev.lifeline.Replies;
-import dev.lifeline.Undelivered;
 import java.io.Console;
 import java.net.InetAddress;
 import java.time.Duration;
@@ -163,10 +163,9 @@ public final class Demo {
       socket.undelivered().subscribe(this::undelivered);
     }
 
-    synchronized void undelivered(Undelivered u) {
+    synchronized void undelivered(NotDeliveredException u) {
       undelivered++;
-      String text = u.message() instanceof Message.Text t ? t.text() : "binary";
-      say(RED, "undelivered \"" + text + "\": " + describe(u.reason()));
+      say(RED, "undelivered \"" + u.message().text() + "\": " + u.reason() + ", " + u.getMessage());
     }
 
     synchronized void message(Message m) {

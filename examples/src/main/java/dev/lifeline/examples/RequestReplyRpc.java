@@ -3,7 +3,7 @@
  * pattern of message brokers such as RabbitMQ, where many requests share one connection and each
  * reply names the request it answers. Correlation.by(...) tells the socket where the id is in a
  * request and in a reply; request(...) sends and emits the matching reply, or fails with
- * AcknowledgementTimeoutException when none comes in time. A request whose reply has not arrived
+ * NotDeliveredException (reason NO_REPLY) when none comes in time. A request whose reply has not arrived
  * when the connection drops is sent again, with the same id, on the next connection; the server
  * recognises the id and does not apply the request twice.
  *
@@ -19,10 +19,10 @@
  */
 package dev.lifeline.examples;
 
-import dev.lifeline.AcknowledgementTimeoutException;
 import dev.lifeline.Backoff;
 import dev.lifeline.Correlation;
 import dev.lifeline.Message;
+import dev.lifeline.NotDeliveredException;
 import dev.lifeline.ReconnectingSocket;
 import dev.lifeline.Replies;
 import java.net.InetAddress;
@@ -84,7 +84,8 @@ public final class RequestReplyRpc {
                 .timeout(10, TimeUnit.SECONDS) // a local safety net; the correlation's is 2 s
                 .blockingGet();
         System.out.println("reply    " + id + ": " + reply.text());
-      } catch (AcknowledgementTimeoutException e) {
+      } catch (NotDeliveredException e) {
+        if (e.reason() != NotDeliveredException.Reason.NO_REPLY) throw e;
         failures++;
         System.out.println("timeout  " + id + ": " + e.getMessage());
       }
