@@ -6,7 +6,7 @@ import java.util.Optional;
 
 /**
  * The built-in {@link RetryPolicy}: exponential backoff with jitter and an optional per-outage
- * attempt budget. Immutable; every {@code with}-style method returns a new value.
+ * retry budget. Immutable; every {@code with}-style method returns a new value.
  *
  * <p>The delay before retry {@code n} (1-based) is
  *
@@ -25,11 +25,11 @@ import java.util.Optional;
  * exact delays.
  *
  * <p>Defaults ({@link #defaults()}): initial delay 2 s, multiplier 2, max delay 30 s, jitter 0.5,
- * unlimited attempts: the first retry after 0–2 s (1 s on average; a fleet of 1 000 dropped at once
+ * unlimited retries: the first retry after 0–2 s (1 s on average; a fleet of 1 000 dropped at once
  * returns at about 5 % per 100 ms), then 2–4 s, 4–8 s, 8–16 s, 15–30 s.
  *
  * <pre>{@code
- * Backoff.exponential(Duration.ofSeconds(1), Duration.ofSeconds(30)).maxAttempts(10)
+ * Backoff.exponential(Duration.ofSeconds(1), Duration.ofSeconds(30)).maxRetries(10)
  * }</pre>
  */
 public final class Backoff implements RetryPolicy {
@@ -41,25 +41,25 @@ public final class Backoff implements RetryPolicy {
   private final Duration maxDelay;
   private final double multiplier;
   private final double jitter;
-  private final int maxAttempts;
+  private final int maxRetries;
 
   private Backoff(
-      Duration initialDelay, Duration maxDelay, double multiplier, double jitter, int maxAttempts) {
+      Duration initialDelay, Duration maxDelay, double multiplier, double jitter, int maxRetries) {
     this.initialDelay = initialDelay;
     this.maxDelay = maxDelay;
     this.multiplier = multiplier;
     this.jitter = jitter;
-    this.maxAttempts = maxAttempts;
+    this.maxRetries = maxRetries;
   }
 
-  /** Returns the default backoff: 2 s doubling to 30 s, jitter 0.5, unlimited attempts. */
+  /** Returns the default backoff: 2 s doubling to 30 s, jitter 0.5, unlimited retries. */
   public static Backoff defaults() {
     return DEFAULTS;
   }
 
   /**
    * Returns exponential backoff from {@code initialDelay} to {@code maxDelay} with the default
-   * multiplier (2), jitter (0.5) and unlimited attempts.
+   * multiplier (2), jitter (0.5) and unlimited retries.
    *
    * @throws IllegalArgumentException if {@code initialDelay} is not positive or {@code maxDelay} is
    *     less than {@code initialDelay}
@@ -86,7 +86,7 @@ public final class Backoff implements RetryPolicy {
     if (!(multiplier >= 1.0 && multiplier <= 100.0)) {
       throw new IllegalArgumentException("multiplier must be in [1, 100] but was " + multiplier);
     }
-    return new Backoff(initialDelay, maxDelay, multiplier, jitter, maxAttempts);
+    return new Backoff(initialDelay, maxDelay, multiplier, jitter, maxRetries);
   }
 
   /**
@@ -99,25 +99,26 @@ public final class Backoff implements RetryPolicy {
     if (!(jitter >= 0.0 && jitter <= 1.0)) {
       throw new IllegalArgumentException("jitter must be in [0, 1] but was " + jitter);
     }
-    return new Backoff(initialDelay, maxDelay, multiplier, jitter, maxAttempts);
+    return new Backoff(initialDelay, maxDelay, multiplier, jitter, maxRetries);
   }
 
   /**
-   * Returns a copy that gives up after {@code maxAttempts} retries within one outage. The budget is
-   * restored only when a connection proves healthy, so a server that accepts and drops at once is
-   * tried exactly {@code 1 + maxAttempts} times before the socket gives up.
+   * Returns a copy that gives up after {@code maxRetries} retries within one outage: {@code 1 +
+   * maxRetries} attempts in all (2 retries are 3 attempts). The budget is restored only when a
+   * connection proves healthy, so a server that accepts and drops at once is tried exactly {@code 1
+   * + maxRetries} times before the socket gives up.
    *
-   * @throws IllegalArgumentException if {@code maxAttempts < 0}
+   * @throws IllegalArgumentException if {@code maxRetries < 0}
    */
-  public Backoff maxAttempts(int maxAttempts) {
-    if (maxAttempts < 0) {
-      throw new IllegalArgumentException("maxAttempts must be >= 0 but was " + maxAttempts);
+  public Backoff maxRetries(int maxRetries) {
+    if (maxRetries < 0) {
+      throw new IllegalArgumentException("maxRetries must be >= 0 but was " + maxRetries);
     }
-    return new Backoff(initialDelay, maxDelay, multiplier, jitter, maxAttempts);
+    return new Backoff(initialDelay, maxDelay, multiplier, jitter, maxRetries);
   }
 
-  /** Returns a copy that never runs out of attempts (the default). */
-  public Backoff unlimitedAttempts() {
+  /** Returns a copy that never runs out of retries (the default). */
+  public Backoff unlimitedRetries() {
     return new Backoff(initialDelay, maxDelay, multiplier, jitter, UNLIMITED);
   }
 
@@ -142,28 +143,30 @@ public final class Backoff implements RetryPolicy {
   }
 
   /** The retry budget per outage; {@link Integer#MAX_VALUE} means unlimited. */
-  public int maxAttempts() {
-    return maxAttempts;
+  public int maxRetries() {
+    return maxRetries;
   }
 
   /**
-   * Returns the capped delay before retry {@code attempt}, before jitter: {@code min(maxDelay,
-   * initialDelay × multiplier^(attempt-1))}.
+   * Returns the capped delay before retry {@code retry} (from 1), before jitter: {@code
+   * min(maxDelay, initialDelay × multiplier^(retry-1))}.
+   *
+   * @throws IllegalArgumentException if {@code retry < 1}
    */
-  public Duration baseDelay(int attempt) {
-    if (attempt < 1) throw new IllegalArgumentException("attempt < 1: " + attempt);
+  public Duration baseDelay(int retry) {
+    if (retry < 1) throw new IllegalArgumentException("retry must be >= 1 but was " + retry);
     // In seconds as doubles: a cap of centuries must not overflow nanoseconds (Long.MAX_VALUE ns is
     // 292 years). Infinity (a long outage with a large multiplier) is capped like any other.
-    double seconds = toSeconds(initialDelay) * Math.pow(multiplier, attempt - 1);
+    double seconds = toSeconds(initialDelay) * Math.pow(multiplier, retry - 1);
     double cap = toSeconds(maxDelay);
     return ofSeconds(Math.min(seconds, cap));
   }
 
   @Override
   public Optional<Duration> nextDelay(RetryContext context) {
-    if (context.attempt() > maxAttempts) return Optional.empty();
-    double base = toSeconds(baseDelay(context.attempt()));
-    double spread = context.attempt() == 1 ? Math.min(1.0, 2.0 * jitter) : jitter;
+    if (context.retry() > maxRetries) return Optional.empty();
+    double base = toSeconds(baseDelay(context.retry()));
+    double spread = context.retry() == 1 ? Math.min(1.0, 2.0 * jitter) : jitter;
     double u = spread == 0.0 ? 0.0 : context.random().nextDouble();
     return Optional.of(ofSeconds(base * (1.0 - spread * u)));
   }
@@ -186,12 +189,12 @@ public final class Backoff implements RetryPolicy {
         && maxDelay.equals(b.maxDelay)
         && Double.compare(multiplier, b.multiplier) == 0
         && Double.compare(jitter, b.jitter) == 0
-        && maxAttempts == b.maxAttempts;
+        && maxRetries == b.maxRetries;
   }
 
   @Override
   public int hashCode() {
-    return Objects.hash(initialDelay, maxDelay, multiplier, jitter, maxAttempts);
+    return Objects.hash(initialDelay, maxDelay, multiplier, jitter, maxRetries);
   }
 
   @Override
@@ -205,6 +208,6 @@ public final class Backoff implements RetryPolicy {
         + ").jitter("
         + jitter
         + ")"
-        + (maxAttempts == UNLIMITED ? "" : ".maxAttempts(" + maxAttempts + ")");
+        + (maxRetries == UNLIMITED ? "" : ".maxRetries(" + maxRetries + ")");
   }
 }

@@ -13,7 +13,7 @@ import java.util.Objects;
  *                          │    ▲                                │
  *                   failed │    │ delay over                     │ dropped
  *                          ▼    │                                ▼
- *                      WaitingToReconnect(attempt, delay, cause) ◀┘
+ *                      WaitingToReconnect(retry, delay, cause) ◀┘
  *                          │
  *            budget spent  │  or terminal failure
  *                          ▼
@@ -47,18 +47,18 @@ public sealed interface ConnectionState {
   /**
    * A connection attempt is in progress: TCP, TLS, the HTTP upgrade and the ready hook.
    *
-   * @param attempt 0 for the first try after {@code connect()}, else the retry number within the
+   * @param retry 0 for the first try after {@code connect()}, else the retry number within the
    *     current outage (1-based)
    */
-  record Connecting(int attempt) implements ConnectionState {
-    /** Validates the attempt number. */
+  record Connecting(int retry) implements ConnectionState {
+    /** Validates the retry number. */
     public Connecting {
-      if (attempt < 0) throw new IllegalArgumentException("attempt < 0: " + attempt);
+      if (retry < 0) throw new IllegalArgumentException("retry < 0: " + retry);
     }
 
     @Override
     public String toString() {
-      return "Connecting(attempt=" + attempt + ")";
+      return "Connecting(retry=" + retry + ")";
     }
   }
 
@@ -83,15 +83,14 @@ public sealed interface ConnectionState {
    * The connection dropped or an attempt failed; the next attempt starts after {@code delay} unless
    * {@link ReconnectingSocket#reconnectNow()} cuts the wait short.
    *
-   * @param attempt the retry number the next attempt will carry (1-based)
+   * @param retry the retry the socket waits for: 1 for the first retry of the outage
    * @param delay how long the socket waits before that attempt
    * @param cause why the previous connection or attempt ended
    */
-  record WaitingToReconnect(int attempt, Duration delay, Throwable cause)
-      implements ConnectionState {
+  record WaitingToReconnect(int retry, Duration delay, Throwable cause) implements ConnectionState {
     /** Validates the values. */
     public WaitingToReconnect {
-      if (attempt < 1) throw new IllegalArgumentException("attempt < 1: " + attempt);
+      if (retry < 1) throw new IllegalArgumentException("retry < 1: " + retry);
       Objects.requireNonNull(delay, "delay");
       Objects.requireNonNull(cause, "cause");
       if (delay.isNegative()) throw new IllegalArgumentException("delay < 0: " + delay);
@@ -99,13 +98,7 @@ public sealed interface ConnectionState {
 
     @Override
     public String toString() {
-      return "WaitingToReconnect(attempt="
-          + attempt
-          + ", delay="
-          + delay
-          + ", cause="
-          + cause
-          + ")";
+      return "WaitingToReconnect(retry=" + retry + ", delay=" + delay + ", cause=" + cause + ")";
     }
   }
 

@@ -67,7 +67,7 @@ import org.jspecify.annotations.Nullable;
  * ReconnectingSocket socket = ReconnectingSocket.builder("wss://example.com/feed")
  *     .heartbeat(Heartbeat.application(Duration.ofSeconds(15), Duration.ofSeconds(10),
  *         "{\"type\":\"ping\"}", "{\"type\":\"pong\"}"))
- *     .retryPolicy(Backoff.exponential(Duration.ofSeconds(1), Duration.ofSeconds(30)).maxAttempts(10))
+ *     .retryPolicy(Backoff.exponential(Duration.ofSeconds(1), Duration.ofSeconds(30)).maxRetries(10))
  *     .build();
  * socket.messages().subscribe(m -> ..., error -> ...);
  * socket.connect();
@@ -221,8 +221,8 @@ public interface ReconnectingSocket extends AutoCloseable {
 
   /**
    * If the socket is waiting to reconnect, starts the next attempt now instead of after the
-   * remaining delay: use it when the platform says the network came back. The outage's attempt
-   * count is not reset. Does nothing in any other state.
+   * remaining delay: use it when the platform says the network came back. The outage's retry count
+   * is not reset. Does nothing in any other state.
    */
   void reconnectNow();
 
@@ -369,7 +369,7 @@ public interface ReconnectingSocket extends AutoCloseable {
 
     /**
      * How long to wait between attempts and when to give up. Default {@link Backoff#defaults()}: 2
-     * s doubling to 30 s, jitter 0.5 (the first retry after 0–2 s), unlimited attempts.
+     * s doubling to 30 s, jitter 0.5 (the first retry after 0–2 s), unlimited retries.
      */
     public Builder retryPolicy(RetryPolicy retryPolicy) {
       this.retryPolicy = Objects.requireNonNull(retryPolicy, "retryPolicy");

@@ -20,7 +20,7 @@ import java.util.Optional;
 public interface RetryPolicy {
 
   /**
-   * Returns the delay before retry number {@code context.attempt()}, or empty to give up with a
+   * Returns the delay before retry number {@code context.retry()}, or empty to give up with a
    * {@link RetriesExhaustedException}.
    */
   Optional<Duration> nextDelay(RetryContext context);

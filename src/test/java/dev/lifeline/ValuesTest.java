@@ -19,7 +19,7 @@ import org.junit.jupiter.api.Test;
 class ValuesTest {
 
   private static RetryContext attempt(int n, Random random) {
-    return new RetryContext(
+    return RetryContext.of(
         n, Duration.ZERO, new RuntimeException("x"), false, Optional.empty(), random);
   }
 
@@ -125,12 +125,12 @@ class ValuesTest {
 
   @Test
   void backoffStopsAfterMaxAttempts() {
-    Backoff b = Backoff.exponential(ofSeconds(1), ofSeconds(10)).maxAttempts(2);
+    Backoff b = Backoff.exponential(ofSeconds(1), ofSeconds(10)).maxRetries(2);
     Random r = new Random(1);
     assertThat(b.nextDelay(attempt(2, r))).isPresent();
     assertThat(b.nextDelay(attempt(3, r))).isEmpty();
-    assertThat(Backoff.defaults().maxAttempts()).isEqualTo(Integer.MAX_VALUE);
-    assertThat(b.unlimitedAttempts().nextDelay(attempt(1_000_000, r))).isPresent();
+    assertThat(Backoff.defaults().maxRetries()).isEqualTo(Integer.MAX_VALUE);
+    assertThat(b.unlimitedRetries().nextDelay(attempt(1_000_000, r))).isPresent();
   }
 
   @Test
@@ -162,9 +162,9 @@ class ValuesTest {
     assertThatThrownBy(() -> Backoff.defaults().multiplier(0.5))
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessageContaining("multiplier");
-    assertThatThrownBy(() -> Backoff.defaults().maxAttempts(-1))
+    assertThatThrownBy(() -> Backoff.defaults().maxRetries(-1))
         .isInstanceOf(IllegalArgumentException.class)
-        .hasMessageContaining("maxAttempts must be >= 0");
+        .hasMessageContaining("maxRetries must be >= 0");
   }
 
   @Test

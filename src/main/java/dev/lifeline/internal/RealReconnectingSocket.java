@@ -372,7 +372,7 @@ public final class RealReconnectingSocket
           "{} waiting {} before retry {}: {}",
           name,
           Durations.format(w.delay()),
-          w.attempt(),
+          w.retry(),
           w.cause().toString());
     } else {
       log.debug("{} {}", name, next);
@@ -488,7 +488,7 @@ public final class RealReconnectingSocket
   private void doReconnectNow() {
     if (phase instanceof Waiting w) {
       log.debug("{} reconnecting now instead of after the remaining delay", name);
-      startAttempt(w.state.attempt());
+      startAttempt(w.state.retry());
     }
   }
 
@@ -708,7 +708,7 @@ public final class RealReconnectingSocket
           config
               .retryPolicy()
               .nextDelay(
-                  new RetryContext(
+                  RetryContext.of(
                       attempt,
                       Duration.ofMillis(now - outageStartedAt),
                       cause,
@@ -742,7 +742,7 @@ public final class RealReconnectingSocket
   }
 
   private void retryDue(Waiting waiting) {
-    if (phase == waiting) startAttempt(waiting.state.attempt());
+    if (phase == waiting) startAttempt(waiting.state.retry());
   }
 
   private void giveUp(GaveUpException reason) {

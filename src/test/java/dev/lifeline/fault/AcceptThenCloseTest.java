@@ -33,12 +33,12 @@ import org.junit.jupiter.params.provider.EnumSource;
 /**
  * Scenario 7: a server that accepts the upgrade and drops the connection at once. An open is not
  * proof of health ({@code stableAfter} is 5 s, the default), so the outage's budget is never
- * restored: exactly {@code 1 + maxAttempts} handshakes reach the server, then the socket gives up
+ * restored: exactly {@code 1 + maxRetries} handshakes reach the server, then the socket gives up
  * with {@link RetriesExhaustedException}. Also when the server sends a message before it drops.
  */
 @Timeout(30)
 class AcceptThenCloseTest {
-  private static final int MAX_ATTEMPTS = 3;
+  private static final int MAX_RETRIES = 3;
 
   /** How the server ends each connection right after the upgrade. */
   enum Drop {
@@ -72,7 +72,7 @@ class AcceptThenCloseTest {
     socket =
         ReconnectingSocket.builder(Fixtures.wsUrl(server, "/flaky"))
             .heartbeat(Fixtures.heartbeat())
-            .retryPolicy(Backoff.exponential(ofMillis(20), ofMillis(50)).maxAttempts(MAX_ATTEMPTS))
+            .retryPolicy(Backoff.exponential(ofMillis(20), ofMillis(50)).maxRetries(MAX_RETRIES))
             .random(new Random(1))
             .build();
     StateLog log = StateLog.of(socket);
@@ -83,16 +83,16 @@ class AcceptThenCloseTest {
 
     assertThat(((Failed) failed.state()).cause())
         .isInstanceOfSatisfying(
-            RetriesExhaustedException.class, e -> assertThat(e.retries()).isEqualTo(MAX_ATTEMPTS));
+            RetriesExhaustedException.class, e -> assertThat(e.retries()).isEqualTo(MAX_RETRIES));
     // Every handshake the server will ever see has been recorded by now; none may follow.
     List<String> paths = new ArrayList<>();
-    for (int i = 0; i < 1 + MAX_ATTEMPTS; i++) {
+    for (int i = 0; i < 1 + MAX_RETRIES; i++) {
       paths.add(server.takeRequest(5, SECONDS).getTarget());
     }
     assertThat(server.takeRequest(300, MILLISECONDS)).as("a handshake after giving up").isNull();
-    assertThat(server.getRequestCount()).isEqualTo(1 + MAX_ATTEMPTS);
+    assertThat(server.getRequestCount()).isEqualTo(1 + MAX_RETRIES);
     assertThat(paths).containsOnly("/flaky");
-    assertThat(serverSide.opened).hasValue(1 + MAX_ATTEMPTS); // each one was upgraded, then dropped
+    assertThat(serverSide.opened).hasValue(1 + MAX_RETRIES); // each one was upgraded, then dropped
 
     assertThat(Fixtures.names(log.states()))
         .containsExactly(
@@ -121,14 +121,14 @@ class AcceptThenCloseTest {
     messages.awaitDone(5, SECONDS).assertError(((Failed) failed.state()).cause());
     List<Message> expected =
         drop == Drop.GREET_THEN_CLOSE_1011
-            ? Collections.nCopies(1 + MAX_ATTEMPTS, Message.text("hello"))
+            ? Collections.nCopies(1 + MAX_RETRIES, Message.text("hello"))
             : List.of();
     assertThat(messages.values()).isEqualTo(expected);
 
     ScenarioReport.row("7. accept-then-close: " + drop)
         .detection("–")
         .reconnect("gave up " + millisBetween(connectAt, failed.nanos()) + " ms after connect()")
-        .handshakes(server.getRequestCount() + " = 1 + maxAttempts(" + MAX_ATTEMPTS + ")")
+        .handshakes(server.getRequestCount() + " = 1 + maxRetries(" + MAX_RETRIES + ")")
         .note(
             "Failed(RetriesExhaustedException); no handshake in 300 ms after; cause %s",
             log.all(WaitingToReconnect.class).get(0).cause().getClass().getSimpleName())

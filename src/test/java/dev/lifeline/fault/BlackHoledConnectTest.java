@@ -36,7 +36,7 @@ import org.junit.jupiter.api.Timeout;
 @Timeout(30)
 class BlackHoledConnectTest {
   private static final Duration ATTEMPT_TIMEOUT = ofMillis(500);
-  private static final int MAX_ATTEMPTS = 2;
+  private static final int MAX_RETRIES = 2;
 
   @StartStop private final MockWebServer server = new MockWebServer();
   private FaultProxy proxy;
@@ -48,7 +48,7 @@ class BlackHoledConnectTest {
     proxy = FaultProxy.start(server.getSocketAddress());
     socket =
         Fixtures.socketThrough(proxy, "/void")
-            .retryPolicy(Backoff.exponential(ofMillis(50), ofMillis(100)).maxAttempts(MAX_ATTEMPTS))
+            .retryPolicy(Backoff.exponential(ofMillis(50), ofMillis(100)).maxRetries(MAX_RETRIES))
             .attemptTimeout(ATTEMPT_TIMEOUT)
             .build();
   }
@@ -87,7 +87,7 @@ class BlackHoledConnectTest {
                     .hasMessageContaining("upgrade"));
     RetriesExhaustedException gaveUp =
         (RetriesExhaustedException) ((Failed) failed.state()).cause();
-    assertThat(gaveUp.retries()).isEqualTo(MAX_ATTEMPTS);
+    assertThat(gaveUp.retries()).isEqualTo(MAX_RETRIES);
     assertThat(gaveUp.getCause()).isInstanceOf(AttemptTimeoutException.class);
     messages.awaitDone(5, SECONDS).assertNoValues().assertError(gaveUp);
 
@@ -100,19 +100,19 @@ class BlackHoledConnectTest {
       }
     }
     assertThat(attemptMs)
-        .hasSize(1 + MAX_ATTEMPTS)
+        .hasSize(1 + MAX_RETRIES)
         .allSatisfy(ms -> assertThat(ms).isGreaterThanOrEqualTo(ATTEMPT_TIMEOUT.toMillis()));
 
-    // 1 + maxAttempts TCP connections, all held, none reached the server; nothing after giving up.
-    for (int i = 1; i <= 1 + MAX_ATTEMPTS; i++) {
+    // 1 + maxRetries TCP connections, all held, none reached the server; nothing after giving up.
+    for (int i = 1; i <= 1 + MAX_RETRIES; i++) {
       assertThat(proxy.events().poll(5, SECONDS)).isEqualTo(new Event(Event.Kind.HELD, i));
     }
     assertThat(proxy.events().poll(300, MILLISECONDS)).as("a connection after giving up").isNull();
-    assertThat(proxy.connectionsAccepted()).isEqualTo(1 + MAX_ATTEMPTS);
+    assertThat(proxy.connectionsAccepted()).isEqualTo(1 + MAX_RETRIES);
     assertThat(server.getRequestCount()).isZero();
     assertThat(socket.state()).as("still given up, not Connecting").isInstanceOf(Failed.class);
 
-    ScenarioReport.row("4. new connections black-holed (maxAttempts 2)")
+    ScenarioReport.row("4. new connections black-holed (maxRetries 2)")
         .detection(
             "attempts ended after "
                 + attemptMs
@@ -120,7 +120,7 @@ class BlackHoledConnectTest {
                 + ATTEMPT_TIMEOUT.toMillis()
                 + ")")
         .reconnect("gave up " + millisBetween(connectAt, failed.nanos()) + " ms after connect()")
-        .handshakes(proxy.connectionsAccepted() + " TCP = 1 + maxAttempts, 0 HTTP")
+        .handshakes(proxy.connectionsAccepted() + " TCP = 1 + maxRetries, 0 HTTP")
         .note("Failed(RetriesExhaustedException, retries %d)", gaveUp.retries())
         .write();
   }

@@ -79,8 +79,8 @@ final class Fixtures {
   }
 
   static String name(ConnectionState s) {
-    if (s instanceof Connecting c) return "Connecting(" + c.attempt() + ")";
-    if (s instanceof WaitingToReconnect w) return "Waiting(" + w.attempt() + ")";
+    if (s instanceof Connecting c) return "Connecting(" + c.retry() + ")";
+    if (s instanceof WaitingToReconnect w) return "Waiting(" + w.retry() + ")";
     return s.getClass().getSimpleName();
   }
 

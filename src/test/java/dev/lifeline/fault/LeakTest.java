@@ -236,7 +236,7 @@ class LeakTest {
               s -> {
                 if (c.closed.getCount() == 0) c.afterClosed.incrementAndGet();
                 if (s instanceof WaitingToReconnect w) {
-                  c.lastAttempt.set(w.attempt());
+                  c.lastAttempt.set(w.retry());
                   c.done.countDown();
                 }
                 if (s instanceof Closed) c.closed.countDown();

@@ -61,7 +61,7 @@ class ReconnectStormTest {
   private static final Duration CUT_EVERY = ofSeconds(2);
   private static final Duration PUSH_EVERY = ofMillis(50);
   private static final Duration STABLE_AFTER = ofSeconds(1);
-  private static final int MAX_ATTEMPTS = 5;
+  private static final int MAX_RETRIES = 5;
 
   @StartStop private final MockWebServer server = new MockWebServer();
   private final ServerSide serverSide = new ServerSide();
@@ -83,7 +83,7 @@ class ReconnectStormTest {
     proxy = FaultProxy.start(server.getSocketAddress());
     socket =
         Fixtures.socketThrough(proxy, "/storm")
-            .retryPolicy(Fixtures.fastBackoff().maxAttempts(MAX_ATTEMPTS))
+            .retryPolicy(Fixtures.fastBackoff().maxRetries(MAX_RETRIES))
             .stableAfter(STABLE_AFTER)
             .build();
     replies = socket.replies(Fixtures.acknowledgements());
@@ -213,7 +213,7 @@ class ReconnectStormTest {
     assertThat(waits).as("one drop per cut").hasSize(cuts);
     assertThat(waits)
         .as("every drop starts a fresh outage: each connection proved healthy")
-        .allSatisfy(w -> assertThat(w.attempt()).isEqualTo(1));
+        .allSatisfy(w -> assertThat(w.retry()).isEqualTo(1));
     assertThat(waits)
         .extracting(WaitingToReconnect::cause)
         .noneMatch(

@@ -173,7 +173,7 @@ class ServerRestartTest {
                 + " reopening; outage %d ms",
             waits.size() - 1,
             lastWait.delay().toMillis(),
-            lastWait.attempt(),
+            lastWait.retry(),
             millisBetween(reopenedAt, lastAttemptStarted),
             millisBetween(closedAt, back.nanos()))
         .write();

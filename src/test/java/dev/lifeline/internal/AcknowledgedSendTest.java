@@ -113,12 +113,14 @@ class AcknowledgedSendTest {
 
   @Test
   void pendingSendsFailWithTheGiveUp() {
-    h.retryPolicy = Backoff.exponential(ofSeconds(1), ofSeconds(30)).maxAttempts(0);
+    h.retryPolicy = Backoff.exponential(ofSeconds(1), ofSeconds(30)).maxRetries(0);
     FakeWebSockets.FakeSocket fake = h.connected();
     TestObserver<Void> sent = h.replies.sendAcknowledged(Message.text("req:4:x")).test();
     fake.drop();
     sent.assertError(
-        e -> notDelivered(Reason.GAVE_UP).test(e) && e.getCause() instanceof RetriesExhaustedException);
+        e ->
+            notDelivered(Reason.GAVE_UP).test(e)
+                && e.getCause() instanceof RetriesExhaustedException);
   }
 
   @Test

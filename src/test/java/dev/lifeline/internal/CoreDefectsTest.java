@@ -223,7 +223,7 @@ class CoreDefectsTest {
   @Test
   void aStatesObserverThatThrowsOnFailedDoesNotKeepTheGiveUpFromSubscribersAndRequests() {
     correlateById();
-    h.retryPolicy = Backoff.exponential(ofSeconds(1), ofSeconds(30)).maxAttempts(0);
+    h.retryPolicy = Backoff.exponential(ofSeconds(1), ofSeconds(30)).maxRetries(0);
     FakeWebSockets.FakeSocket fake = h.connected();
     h.socket.states().subscribe(throwingOn(ConnectionState.Failed.class));
     TestObserver<Message> reply = h.replies.request(Message.text("req:1:question")).test();
@@ -233,7 +233,8 @@ class CoreDefectsTest {
     h.messages.withTag("messages() errors with the give-up").assertError(GaveUpException.class);
     reply
         .withTag("a pending request fails with the give-up")
-        .assertError(e -> notDelivered(Reason.GAVE_UP).test(e) && e.getCause() instanceof GaveUpException);
+        .assertError(
+            e -> notDelivered(Reason.GAVE_UP).test(e) && e.getCause() instanceof GaveUpException);
   }
 
   @Test
@@ -447,12 +448,12 @@ class CoreDefectsTest {
 
   @Test
   void aWallClockSteppedBackDuringStableAfterStillRestoresTheRetryBudget() {
-    h.retryPolicy = Backoff.exponential(ofSeconds(1), ofSeconds(30)).jitter(0).maxAttempts(2);
+    h.retryPolicy = Backoff.exponential(ofSeconds(1), ofSeconds(30)).jitter(0).maxRetries(2);
     FakeWebSockets.FakeSocket first = h.connected();
     first.drop();
     h.advance(h.waiting().delay());
     h.fakes.last().drop(); // the first retry fails before opening
-    assertThat(h.waiting().attempt()).isEqualTo(2);
+    assertThat(h.waiting().retry()).isEqualTo(2);
     h.advance(h.waiting().delay());
     h.fakes.last().open();
     assertThat(h.socket.state()).isInstanceOf(Connected.class);
@@ -464,7 +465,7 @@ class CoreDefectsTest {
     assertThat(h.socket.state())
         .as("the connection was up for stableAfter: a new outage with a new budget, not a give-up")
         .isInstanceOf(ConnectionState.WaitingToReconnect.class);
-    assertThat(h.waiting().attempt()).as("the retry count starts again").isEqualTo(1);
+    assertThat(h.waiting().retry()).as("the retry count starts again").isEqualTo(1);
   }
 
   // --- Long durations ----------------------------------------------------------------------------

@@ -182,7 +182,7 @@ class LifecycleTest {
         .as("the outbox flushes after the ready hook")
         .containsExactly("auth", "app message");
     assertThat(h.socket.state()).isInstanceOf(ConnectionState.Connected.class);
-    assertThat(order).containsExactly("hook, state Connecting(attempt=0)");
+    assertThat(order).containsExactly("hook, state Connecting(retry=0)");
   }
 
   @Test

@@ -87,7 +87,7 @@ class LinkActivityTest {
     h.activity.onRead(6); // a pong: no frame ever reaches the listener, bytes do
     h.advance(ofSeconds(1)); // health is re-checked every second after stableAfter
     h.fakes.last().drop();
-    assertThat(h.waiting().attempt()).isEqualTo(1);
+    assertThat(h.waiting().retry()).isEqualTo(1);
   }
 
   @Test
@@ -113,7 +113,7 @@ class LinkActivityTest {
     h.fakes.last().open();
     h.advance(ofSeconds(5));
     h.fakes.last().drop();
-    assertThat(h.waiting().attempt()).isEqualTo(1);
+    assertThat(h.waiting().retry()).isEqualTo(1);
   }
 
   @Test

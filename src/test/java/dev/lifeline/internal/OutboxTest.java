@@ -110,7 +110,7 @@ class OutboxTest {
 
   @Test
   void givingUpReportsEveryQueuedMessageWithTheGiveUp() {
-    h.retryPolicy = Backoff.exponential(ofSeconds(1), ofSeconds(30)).maxAttempts(0);
+    h.retryPolicy = Backoff.exponential(ofSeconds(1), ofSeconds(30)).maxRetries(0);
     h.build();
     TestObserver<NotDeliveredException> lost = undelivered();
     h.socket.connect();
@@ -133,7 +133,7 @@ class OutboxTest {
 
   @Test
   void aSendWhileFailedIsQueuedUntilTheNextConnect() {
-    h.retryPolicy = Backoff.exponential(ofSeconds(1), ofSeconds(30)).maxAttempts(0);
+    h.retryPolicy = Backoff.exponential(ofSeconds(1), ofSeconds(30)).maxRetries(0);
     h.build();
     TestObserver<NotDeliveredException> lost = undelivered();
     h.socket.connect();
@@ -150,7 +150,7 @@ class OutboxTest {
 
   @Test
   void aSendWhileFailedIsReportedByClose() {
-    h.retryPolicy = Backoff.exponential(ofSeconds(1), ofSeconds(30)).maxAttempts(0);
+    h.retryPolicy = Backoff.exponential(ofSeconds(1), ofSeconds(30)).maxRetries(0);
     h.build();
     TestObserver<NotDeliveredException> lost = undelivered();
     h.socket.connect();

@@ -39,7 +39,7 @@ class ReconnectPolicyTest {
 
   @Test
   void acceptThenDropExhaustsBudgetInExactlyOnePlusMaxAttempts() {
-    h.retryPolicy = Backoff.exponential(ofSeconds(1), ofSeconds(30)).jitter(0).maxAttempts(3);
+    h.retryPolicy = Backoff.exponential(ofSeconds(1), ofSeconds(30)).jitter(0).maxRetries(3);
     h.build();
     h.socket.connect();
     for (int handshake = 1; handshake <= 4; handshake++) {
@@ -59,7 +59,7 @@ class ReconnectPolicyTest {
 
   @Test
   void attemptNumbersCountUpWithinAnOutage() {
-    h.retryPolicy = Backoff.exponential(ofSeconds(1), ofSeconds(30)).jitter(0).maxAttempts(2);
+    h.retryPolicy = Backoff.exponential(ofSeconds(1), ofSeconds(30)).jitter(0).maxRetries(2);
     h.build();
     h.socket.connect();
     h.fakes.last().drop();
@@ -72,30 +72,30 @@ class ReconnectPolicyTest {
         .extracting(Object::toString)
         .containsExactly(
             "Idle",
-            "Connecting(attempt=0)",
-            "WaitingToReconnect(attempt=1, delay=PT1S, cause=java.io.IOException: connection reset)",
-            "Connecting(attempt=1)",
-            "WaitingToReconnect(attempt=2, delay=PT2S, cause=java.io.IOException: connection reset)",
-            "Connecting(attempt=2)",
+            "Connecting(retry=0)",
+            "WaitingToReconnect(retry=1, delay=PT1S, cause=java.io.IOException: connection reset)",
+            "Connecting(retry=1)",
+            "WaitingToReconnect(retry=2, delay=PT2S, cause=java.io.IOException: connection reset)",
+            "Connecting(retry=2)",
             h.failed().toString());
   }
 
   @Test
   void aConnectionThatStayedHealthyRestoresTheBudget() {
-    h.retryPolicy = Backoff.exponential(ofSeconds(1), ofSeconds(30)).jitter(0).maxAttempts(2);
+    h.retryPolicy = Backoff.exponential(ofSeconds(1), ofSeconds(30)).jitter(0).maxRetries(2);
     h.build();
     h.socket.connect();
     h.fakes.last().open().drop();
     h.advance(ofSeconds(1));
     h.fakes.last().open().drop();
-    assertThat(h.waiting().attempt()).isEqualTo(2);
+    assertThat(h.waiting().retry()).isEqualTo(2);
     h.advance(ofSeconds(2));
 
     h.fakes.last().open();
     h.advance(ofSeconds(5)); // stableAfter: healthy (no heartbeat, so no frame is needed)
     h.fakes.last().drop();
 
-    assertThat(h.waiting().attempt()).as("budget restored: first retry again").isEqualTo(1);
+    assertThat(h.waiting().retry()).as("budget restored: first retry again").isEqualTo(1);
     assertThat(h.waiting().delay()).isEqualTo(ofSeconds(1));
     // And the full budget is there: two more accept-then-drops before giving up.
     h.advance(ofSeconds(1));
@@ -114,7 +114,7 @@ class ReconnectPolicyTest {
     h.fakes.last().open();
     h.advanceMillis(4_999);
     h.fakes.last().drop();
-    assertThat(h.waiting().attempt()).isEqualTo(2);
+    assertThat(h.waiting().retry()).isEqualTo(2);
   }
 
   @Test
@@ -128,14 +128,14 @@ class ReconnectPolicyTest {
     h.fakes.last().open();
     h.advance(ofSeconds(8)); // long past stableAfter, but the server has said nothing
     h.fakes.last().drop();
-    assertThat(h.waiting().attempt()).as("silent connection is not proof of health").isEqualTo(2);
+    assertThat(h.waiting().retry()).as("silent connection is not proof of health").isEqualTo(2);
 
     h.advance(h.waiting().delay());
     h.fakes.last().open();
     h.advance(ofSeconds(8));
     h.fakes.last().receive("hello"); // first frame after stableAfter: healthy now
     h.fakes.last().drop();
-    assertThat(h.waiting().attempt()).isEqualTo(1);
+    assertThat(h.waiting().retry()).isEqualTo(1);
   }
 
   @Test
@@ -231,7 +231,7 @@ class ReconnectPolicyTest {
     h.retryPolicy =
         ctx -> {
           seen.add(ctx);
-          return ctx.attempt() <= 3 ? Optional.of(ofSeconds(2)) : Optional.empty();
+          return ctx.retry() <= 3 ? Optional.of(ofSeconds(2)) : Optional.empty();
         };
     h.build();
     h.socket.connect();
@@ -241,7 +241,7 @@ class ReconnectPolicyTest {
     h.advance(ofSeconds(2));
     h.fakes.last().fail(new IOException("refused"));
 
-    assertThat(seen).extracting(RetryContext::attempt).containsExactly(1, 2, 3);
+    assertThat(seen).extracting(RetryContext::retry).containsExactly(1, 2, 3);
     assertThat(seen)
         .extracting(RetryContext::elapsed)
         .containsExactly(ofSeconds(0), ofSeconds(2), ofSeconds(4));
@@ -321,7 +321,7 @@ class ReconnectPolicyTest {
     assertThat(h.fakes.count()).isEqualTo(2);
     assertThat(h.socket.state()).isEqualTo(new Connecting(1));
     h.fakes.last().drop();
-    assertThat(h.waiting().attempt()).isEqualTo(2);
+    assertThat(h.waiting().retry()).isEqualTo(2);
     h.advance(ofSeconds(2));
     assertThat(h.fakes.count())
         .as("the cancelled timer does not fire an extra attempt")
@@ -338,7 +338,7 @@ class ReconnectPolicyTest {
 
   @Test
   void connectAfterGivingUpStartsAFreshBudgetAndNewSubscribersGetItsMessages() {
-    h.retryPolicy = Backoff.exponential(ofSeconds(1), ofSeconds(30)).jitter(0).maxAttempts(1);
+    h.retryPolicy = Backoff.exponential(ofSeconds(1), ofSeconds(30)).jitter(0).maxRetries(1);
     h.build();
     h.socket.connect();
     h.fakes.last().drop();
@@ -352,12 +352,12 @@ class ReconnectPolicyTest {
     h.fakes.last().open().receive("again");
     later.assertValue(Message.text("again"));
     h.fakes.last().drop();
-    assertThat(h.waiting().attempt()).as("fresh budget").isEqualTo(1);
+    assertThat(h.waiting().retry()).as("fresh budget").isEqualTo(1);
   }
 
   @Test
   void aSubscriberWhoArrivesAfterAGiveUpLearnsOfItUntilConnectStartsAgain() {
-    h.retryPolicy = Backoff.exponential(ofSeconds(1), ofSeconds(30)).maxAttempts(0);
+    h.retryPolicy = Backoff.exponential(ofSeconds(1), ofSeconds(30)).maxRetries(0);
     h.build();
     List<TestObserver<Message>> reacting = new ArrayList<>();
     h.socket
@@ -404,7 +404,7 @@ class ReconnectPolicyTest {
     h.advance(ofSeconds(4));
     h.fakes.last().drop(); // up 4 s of the 5 s stableAfter: not healthy
     healthy.assertEmpty();
-    assertThat(h.waiting().attempt()).isEqualTo(1);
+    assertThat(h.waiting().retry()).isEqualTo(1);
 
     h.advance(ofSeconds(1));
     FakeWebSockets.FakeSocket second = h.fakes.last().open();
@@ -423,7 +423,7 @@ class ReconnectPolicyTest {
 
   @Test
   void whenConnectedCompletesOnTheNextConnectedAndFailsWithTheGiveUpOrTheClose() {
-    h.retryPolicy = Backoff.exponential(ofSeconds(1), ofSeconds(30)).jitter(0).maxAttempts(1);
+    h.retryPolicy = Backoff.exponential(ofSeconds(1), ofSeconds(30)).jitter(0).maxRetries(1);
     h.build();
     h.socket.connect();
     TestObserver<Void> first = h.socket.whenConnected().test();

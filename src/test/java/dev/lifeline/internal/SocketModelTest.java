@@ -347,7 +347,7 @@ class SocketModelTest {
       long heartbeatTimeoutMs,
       HookMode hook,
       long replyTimeoutMs,
-      int maxAttempts,
+      int maxRetries,
       long initialBackoffMs,
       long maxBackoffMs,
       long attemptTimeoutMs,
@@ -385,7 +385,7 @@ class SocketModelTest {
           + "ms, "
           + maxBackoffMs
           + "ms)"
-          + (maxAttempts >= 0 ? ".maxAttempts(" + maxAttempts + ")" : "")
+          + (maxRetries >= 0 ? ".maxRetries(" + maxRetries + ")" : "")
           + ", attemptTimeout="
           + attemptTimeoutMs
           + "ms, stableAfter="
@@ -822,7 +822,7 @@ class SocketModelTest {
       Backoff backoff =
           Backoff.exponential(ofMillis(setup.initialBackoffMs()), ofMillis(setup.maxBackoffMs()))
               .jitter(0);
-      h.retryPolicy = setup.maxAttempts() >= 0 ? backoff.maxAttempts(setup.maxAttempts()) : backoff;
+      h.retryPolicy = setup.maxRetries() >= 0 ? backoff.maxRetries(setup.maxRetries()) : backoff;
       h.attemptTimeout = ofMillis(setup.attemptTimeoutMs());
       h.stableAfter = ofMillis(setup.stableAfterMs());
       h.correlation =
@@ -1344,7 +1344,7 @@ class SocketModelTest {
       }
       String illegal = illegalTransition(prev, next);
       if (illegal != null) violate("state-transition", prev + " -> " + next + ": " + illegal);
-      if (next instanceof ConnectionState.Connecting c) lastConnectingAttempt = c.attempt();
+      if (next instanceof ConnectionState.Connecting c) lastConnectingAttempt = c.retry();
     }
 
     private @Nullable String illegalTransition(ConnectionState prev, ConnectionState next) {
@@ -1352,7 +1352,7 @@ class SocketModelTest {
       if (next instanceof ConnectionState.Closed) return null;
       if (prev instanceof ConnectionState.Idle || prev instanceof ConnectionState.Failed) {
         if (next instanceof ConnectionState.Connecting c) {
-          return c.attempt() == 0 ? null : "connect() starts with attempt 0";
+          return c.retry() == 0 ? null : "connect() starts with attempt 0";
         }
         return "only Connecting(0) or Closed may follow " + prev.getClass().getSimpleName();
       }
@@ -1374,7 +1374,7 @@ class SocketModelTest {
       if (prev instanceof ConnectionState.WaitingToReconnect w) {
         if (next instanceof ConnectionState.Idle) return null;
         if (next instanceof ConnectionState.Connecting c) {
-          return c.attempt() == w.attempt()
+          return c.retry() == w.retry()
               ? null
               : "the attempt must carry the number announced while waiting";
         }
@@ -1384,9 +1384,9 @@ class SocketModelTest {
     }
 
     private @Nullable String checkRetryNumber(ConnectionState.WaitingToReconnect w) {
-      if (w.attempt() == 1 || w.attempt() == lastConnectingAttempt + 1) return null;
+      if (w.retry() == 1 || w.retry() == lastConnectingAttempt + 1) return null;
       return "retry "
-          + w.attempt()
+          + w.retry()
           + " after attempt "
           + lastConnectingAttempt
           + " (expected 1 or "

@@ -98,7 +98,7 @@ class WrittenTest {
   @Test
   void failsWithTheOutboxsReasonsWhenItNeverLeavesTheOutbox() {
     h.outbox = Outbox.defaults().timeToLive(ofSeconds(5));
-    h.retryPolicy = Backoff.exponential(ofSeconds(1), ofSeconds(30)).maxAttempts(0);
+    h.retryPolicy = Backoff.exponential(ofSeconds(1), ofSeconds(30)).maxRetries(0);
     h.build();
     TestObserver<Void> expires = h.socket.sendWritten(Message.text("a")).test();
     h.advance(ofSeconds(5));
@@ -108,7 +108,9 @@ class WrittenTest {
     TestObserver<Void> givenUp = h.socket.sendWritten(Message.text("b")).test();
     h.fakes.last().drop();
     givenUp.assertError(
-        e -> notDelivered(Reason.GAVE_UP).test(e) && e.getCause() instanceof RetriesExhaustedException);
+        e ->
+            notDelivered(Reason.GAVE_UP).test(e)
+                && e.getCause() instanceof RetriesExhaustedException);
 
     TestObserver<Void> closed = h.socket.sendWritten(Message.text("c")).test();
     h.socket.close();

@@ -185,8 +185,7 @@ class WireTest {
 
     socket.connect();
     StateHistory.Seen waiting = states.awaitSeen(WaitingToReconnect.class::isInstance, 5);
-    StateHistory.Seen retry =
-        states.awaitSeen(s -> s instanceof Connecting c && c.attempt() == 1, 5);
+    StateHistory.Seen retry = states.awaitSeen(s -> s instanceof Connecting c && c.retry() == 1, 5);
     states.await(Connected.class);
 
     // The backoff alone would wait at most 20 ms; the server asked for 1 s.
@@ -216,7 +215,7 @@ class WireTest {
     assertThat(goingAway.await("closed:", 5)).as("closing handshake completed").isNotNull();
 
     WaitingToReconnect waiting = states.await(WaitingToReconnect.class);
-    assertThat(waiting.attempt()).isEqualTo(1);
+    assertThat(waiting.retry()).isEqualTo(1);
     assertThat(waiting.cause())
         .isInstanceOfSatisfying(
             ServerClosedException.class,
@@ -225,7 +224,7 @@ class WireTest {
               assertThat(c.reason()).isEqualTo("going away");
             });
 
-    states.awaitSeen(s -> s instanceof Connecting c && c.attempt() == 1, 5);
+    states.awaitSeen(s -> s instanceof Connecting c && c.retry() == 1, 5);
     socket.states().filter(Connected.class::isInstance).timeout(5, SECONDS).blockingFirst();
     assertThat(second.await("open", 5)).isNotNull();
     assertThat(server.getRequestCount()).isEqualTo(2);
@@ -538,8 +537,8 @@ class WireTest {
   }
 
   static String name(ConnectionState s) {
-    if (s instanceof Connecting c) return "Connecting(" + c.attempt() + ")";
-    if (s instanceof WaitingToReconnect w) return "Waiting(" + w.attempt() + ")";
+    if (s instanceof Connecting c) return "Connecting(" + c.retry() + ")";
+    if (s instanceof WaitingToReconnect w) return "Waiting(" + w.retry() + ")";
     return s.getClass().getSimpleName();
   }
 }

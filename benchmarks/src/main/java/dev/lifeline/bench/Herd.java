@@ -159,7 +159,7 @@ final class Herd implements Workload {
       } else if (e.state() instanceof ConnectionState.WaitingToReconnect w && !firstWait[i]) {
         firstWait[i] = true;
         dropSeen.add((e.nanos() - asked) / 1e6);
-        if (w.attempt() == 1) fresh++;
+        if (w.retry() == 1) fresh++;
       }
     }
     return new Outcome(

@@ -46,7 +46,7 @@ final class Scale implements Workload {
   private static final double MEMORY_MARGIN_KIB = 4;
   private static final int MEMORY_TARGET_SOCKETS = 10_000;
   private static final long CLEAN_TIMEOUT_MS = 60_000;
-  private static final int MAX_ATTEMPTS = 3;
+  private static final int MAX_RETRIES = 3;
 
   /** The Dispatcher's executor in the child. */
   enum Executor {
@@ -271,7 +271,7 @@ final class Scale implements Workload {
             f(
                 "%,d sockets, %s, %s: %s",
                 config.sockets(), config.label(), kind.label, e.getMessage());
-        if (attempt == MAX_ATTEMPTS) throw new IllegalStateException(what, e);
+        if (attempt == MAX_RETRIES) throw new IllegalStateException(what, e);
         repeated.add(what);
         bench.progress("scale: repeating a run: " + what);
       }

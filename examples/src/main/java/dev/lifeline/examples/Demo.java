@@ -14,7 +14,7 @@
  *   (e) three connections accepted and dropped at once: the retry number counts up, because an open
  *       that never proves healthy does not restore the budget; then a healthy connection does, so
  *       the next drop is retry 1 again;
- *   (f) accept-then-drop for good: the socket gives up after maxAttempts retries with a typed
+ *   (f) accept-then-drop for good: the socket gives up after maxRetries retries with a typed
  *       error.
  *
  *   mvn -q -Pdemo                                         about 15 s, then exits by itself
@@ -89,7 +89,7 @@ public final class Demo {
     ReconnectingSocket socket =
         ReconnectingSocket.builder(url)
             .heartbeat(heartbeat)
-            .retryPolicy(Backoff.exponential(ms(200), Duration.ofSeconds(2)).maxAttempts(4))
+            .retryPolicy(Backoff.exponential(ms(200), Duration.ofSeconds(2)).maxRetries(4))
             .stableAfter(Duration.ofSeconds(1))
             .build(); // the real computation scheduler: this timeline runs in wall-clock time
     Replies acks = socket.replies(Orders.correlation()); // "ack:<n>" answers "order:<n>"
@@ -184,9 +184,9 @@ public final class Demo {
     synchronized void state(ConnectionState s) {
       long now = System.nanoTime();
       if (s instanceof Connecting c) {
-        lastAttempt = c.attempt();
-        if (c.attempt() > 0) retries++;
-        say(null, c.attempt() == 0 ? "connecting" : "connecting, retry " + c.attempt() + budget);
+        lastAttempt = c.retry();
+        if (c.retry() > 0) retries++;
+        say(null, c.retry() == 0 ? "connecting" : "connecting, retry " + c.retry() + budget);
       } else if (s instanceof Connected) {
         connections++;
         if (lastAttempt > 0) reconnects++;
@@ -211,7 +211,7 @@ public final class Demo {
                     + " + timeout = "
                     + millis(caughtWithin(heartbeat)));
           }
-          if (w.attempt() == 1) { // the budget is full again: the last outage ended
+          if (w.retry() == 1) { // the budget is full again: the last outage ended
             if (outageStartedAt >= 0) {
               longestOutage = Math.max(longestOutage, connectedAt - outageStartedAt);
               note =
@@ -230,9 +230,7 @@ public final class Demo {
         if (w.cause() instanceof HandshakeException h && h.headers().get("Retry-After") != null) {
           note = " (the server said Retry-After: " + h.headers().get("Retry-After") + ")";
         }
-        say(
-            YELLOW,
-            "waiting " + millis(w.delay()) + " before retry " + w.attempt() + budget + note);
+        say(YELLOW, "waiting " + millis(w.delay()) + " before retry " + w.retry() + budget + note);
       } else if (s instanceof Failed f) {
         if (previous instanceof Connected) {
           drops++;
