@@ -1,5 +1,6 @@
 package dev.lifeline;
 
+import dev.lifeline.internal.BuilderAccess;
 import dev.lifeline.internal.Config;
 import dev.lifeline.internal.DefaultClient;
 import dev.lifeline.internal.RealReconnectingSocket;
@@ -525,24 +526,30 @@ public interface ReconnectingSocket extends AutoCloseable {
 
     /** Builds the socket, {@code Idle}. */
     public ReconnectingSocket build() {
-      return new RealReconnectingSocket(
-          new Config(
-              requests,
-              client != null ? client : DefaultClient.get(),
-              scheduler,
-              heartbeat,
-              retryPolicy,
-              retryIf,
-              retryAfterCeiling,
-              stableAfter,
-              attemptTimeout,
-              onReady,
-              random != null ? random : SHARED_RANDOM,
-              sendBufferSize == SEND_BUFFER_FROM_HEARTBEAT
-                  ? sendBufferFor(heartbeat)
-                  : sendBufferSize,
-              outbox,
-              highWaterMark));
+      return new RealReconnectingSocket(config());
+    }
+
+    static {
+      BuilderAccess.install(Builder::config);
+    }
+
+    /** The one place a configuration is made. */
+    private Config config() {
+      return new Config(
+          requests,
+          client != null ? client : DefaultClient.get(),
+          scheduler,
+          heartbeat,
+          retryPolicy,
+          retryIf,
+          retryAfterCeiling,
+          stableAfter,
+          attemptTimeout,
+          onReady,
+          random != null ? random : SHARED_RANDOM,
+          sendBufferSize == SEND_BUFFER_FROM_HEARTBEAT ? sendBufferFor(heartbeat) : sendBufferSize,
+          outbox,
+          highWaterMark);
     }
 
     private static Duration requireNonNegative(String name, Duration d) {

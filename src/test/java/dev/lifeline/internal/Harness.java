@@ -9,6 +9,7 @@ import dev.lifeline.Failures;
 import dev.lifeline.Heartbeat;
 import dev.lifeline.Message;
 import dev.lifeline.Outbox;
+import dev.lifeline.ReconnectingSocket;
 import dev.lifeline.RetryPolicy;
 import dev.lifeline.Session;
 import io.reactivex.rxjava3.core.Completable;
@@ -53,23 +54,26 @@ final class Harness {
   TestObserver<ConnectionState> states;
   TestObserver<Message> messages;
 
-  /** This harness's configuration, with Lifeline's default client. */
+  /**
+   * This harness's configuration, made by the public builder (its validation and its defaults for
+   * everything the harness does not set), with Lifeline's default client.
+   */
   Config config() {
-    return new Config(
-        requests,
-        DefaultClient.get(),
-        scheduler,
-        heartbeat,
-        retryPolicy,
-        retryIf,
-        retryAfterCeiling,
-        stableAfter,
-        attemptTimeout,
-        onReady,
-        random,
-        0,
-        outbox,
-        highWaterMark);
+    ReconnectingSocket.Builder builder =
+        ReconnectingSocket.builder(requests)
+            .scheduler(scheduler)
+            .heartbeat(heartbeat)
+            .retryPolicy(retryPolicy)
+            .retryIf(retryIf)
+            .retryAfterCeiling(retryAfterCeiling)
+            .stableAfter(stableAfter)
+            .attemptTimeout(attemptTimeout)
+            .random(random)
+            .sendBufferSize(0)
+            .outbox(outbox)
+            .highWaterMark(highWaterMark);
+    if (onReady != null) builder.onReady(onReady);
+    return BuilderAccess.configOf(builder);
   }
 
   RealReconnectingSocket build() {
