@@ -2,6 +2,7 @@ package dev.lifeline;
 
 import java.time.Duration;
 import java.util.Objects;
+import org.jspecify.annotations.Nullable;
 
 /**
  * How many messages a socket holds while it cannot send them, and for how long. Immutable; each
@@ -93,6 +94,21 @@ public final class Outbox {
   /** Whether a full outbox drops its oldest messages rather than refusing new ones. */
   public boolean dropsOldest() {
     return dropOldest;
+  }
+
+  /** Two outboxes are equal when every limit and setting is. */
+  @Override
+  public boolean equals(@Nullable Object o) {
+    return o instanceof Outbox b
+        && maxMessages == b.maxMessages
+        && maxBytes == b.maxBytes
+        && timeToLive.equals(b.timeToLive)
+        && dropOldest == b.dropOldest;
+  }
+
+  @Override
+  public int hashCode() {
+    return Objects.hash(maxMessages, maxBytes, timeToLive, dropOldest);
   }
 
   @Override

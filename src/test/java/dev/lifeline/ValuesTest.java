@@ -365,4 +365,14 @@ class ValuesTest {
     assertThat(Message.binary(ByteString.of((byte) 0xff)).text()).isEqualTo("\ufffd");
     assertThat(text).isNotEqualTo(binary); // a text and a binary message are different messages
   }
+
+  @Test
+  void outboxesMadeAlikeAreEqual() {
+    Outbox a = Outbox.bounded(10, 1_000).timeToLive(ofSeconds(5)).dropOldest();
+    assertThat(a)
+        .isEqualTo(Outbox.bounded(10, 1_000).timeToLive(ofSeconds(5)).dropOldest())
+        .hasSameHashCodeAs(Outbox.bounded(10, 1_000).timeToLive(ofSeconds(5)).dropOldest())
+        .isNotEqualTo(Outbox.bounded(10, 1_000).timeToLive(ofSeconds(5)));
+    assertThat(Outbox.defaults()).isEqualTo(Outbox.defaults());
+  }
 }

@@ -251,7 +251,9 @@ final class Outbound {
           "{} {}: {} ({} bytes)",
           host.name(),
           result,
-          result == SendResult.REJECTED_TOO_LARGE ? "larger than the whole outbox" : "outbox full",
+          result == SendResult.REJECTED_TOO_LARGE
+              ? "larger than OkHttp can send or the outbox can hold"
+              : "outbox full",
           size);
     }
     return result;

@@ -191,4 +191,21 @@ class HeartbeatTest {
     assertThat(fake.sentTexts()).as("the old connection's heartbeat is gone").isEmpty();
     assertThat(next.sentTexts()).containsExactly("ping");
   }
+
+  @Test
+  void againstAnEchoServerAPingThatIsAlsoItsOwnPongIsConsumedAndTimesTheRoundTrip() {
+    // An echo server sends the ping back: with the ping's text as the pong, the echo answers it
+    // and never reaches messages() (as docs/heartbeat.md says).
+    h.heartbeat = Heartbeat.application(ofSeconds(15), ofSeconds(10), "ping", "ping");
+    FakeWebSockets.FakeSocket fake = h.connected();
+    io.reactivex.rxjava3.observers.TestObserver<Duration> rtts = h.socket.roundTripTimes().test();
+    h.advance(ofSeconds(15));
+    assertThat(fake.sentTexts()).containsExactly("ping");
+    h.advance(Duration.ofMillis(40));
+    fake.receive("ping"); // the echo
+    h.messages.assertNoValues();
+    rtts.assertValueCount(1);
+    h.advance(ofSeconds(20));
+    assertThat(h.socket.state()).isInstanceOf(ConnectionState.Connected.class);
+  }
 }

@@ -263,4 +263,27 @@ class OutboxTest {
     h.advance(h.waiting().delay());
     assertThat(h.fakes.last().open().sentTexts()).containsExactly("not lost");
   }
+
+  @Test
+  void aRefusedSendLeavesATraceInTheLogSayingWhy() throws Exception {
+    // Was: REJECTED_TOO_LARGE and REJECTED_OUTBOX_FULL logged nothing, even at DEBUG.
+    h.outbox = Outbox.bounded(1, 1_000);
+    h.build();
+    java.io.ByteArrayOutputStream buffer = new java.io.ByteArrayOutputStream();
+    java.io.PrintStream original = System.err;
+    System.setErr(new java.io.PrintStream(buffer, true, java.nio.charset.StandardCharsets.UTF_8));
+    try {
+      assertThat(h.socket.send("one")).isEqualTo(SendResult.QUEUED);
+      assertThat(h.socket.send("two")).isEqualTo(SendResult.REJECTED_OUTBOX_FULL);
+      assertThat(h.socket.send(ByteString.of(new byte[1_001])))
+          .isEqualTo(SendResult.REJECTED_TOO_LARGE);
+    } finally {
+      System.setErr(original);
+    }
+    String log = buffer.toString(java.nio.charset.StandardCharsets.UTF_8);
+    assertThat(log)
+        .contains("DEBUG")
+        .contains("REJECTED_OUTBOX_FULL")
+        .contains("REJECTED_TOO_LARGE");
+  }
 }
