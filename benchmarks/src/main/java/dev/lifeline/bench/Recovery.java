@@ -146,10 +146,10 @@ final class Recovery implements Workload {
     return new Drop(
         (echo.nanos() - started) / 1e6,
         (retryDue - started) / 1e6,
-        (echo.nanos() - reconnect.retry().nanos()) / 1e6,
+        (echo.nanos() - reconnect.attempt().nanos()) / 1e6,
         waiting.value().delay().toNanos() / 1e6,
         waiting.value().retry(),
-        reconnect.retry().value().retry());
+        reconnect.attempt().value().retry());
   }
 
   /** Takes states until one of {@code type} arrives. */
