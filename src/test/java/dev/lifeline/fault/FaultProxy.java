@@ -41,6 +41,9 @@ import java.util.concurrent.atomic.AtomicLong;
  *   <li>{@link #throttle}: the proxy reads at most {@code bytesPerSecond / 20} bytes at a time and
  *       paces its reads to the rate, so the receiver sees a steady trickle and the sender is slowed
  *       by TCP backpressure. The rate is per connection and direction.
+ *   <li>{@link #throttleBuffered}: like a buffering middlebox, the proxy reads <b>eagerly</b> (up
+ *       to {@code 16 MiB} held per direction) and forwards at most {@code bytesPerSecond}: the
+ *       sender's writes never meet backpressure, so it cannot see the slow hop at all.
  *   <li>{@link #cutWithFin}: every current connection is closed in both directions; each peer reads
  *       EOF. (If the proxy holds unread bytes from a peer, e.g. black-holed ones, the kernel
  *       follows the FIN with a reset.)
@@ -95,6 +98,8 @@ public final class FaultProxy implements AutoCloseable {
 
   /** Chunks in a direction's delay line; the reader blocks (and stops reading) when it is full. */
   private static final int LINE_CHUNKS = 64;
+
+  private static final int BUFFERED_CHUNKS = (16 << 20) / CHUNK;
 
   private static final int CONNECT_TIMEOUT_MILLIS = 2_000;
   private static final Duration JOIN_TIMEOUT = Duration.ofSeconds(5);
@@ -167,6 +172,17 @@ public final class FaultProxy implements AutoCloseable {
       throw new IllegalArgumentException("bytesPerSecond <= 0: " + bytesPerSecond);
     }
     for (Lane lane : lanes(direction)) lane.throttle(bytesPerSecond);
+  }
+
+  /**
+   * Reads eagerly and forwards at most {@code bytesPerSecond} per connection in {@code direction}:
+   * a buffering hop, which hides its queue from the sender (no TCP backpressure reaches it).
+   */
+  public void throttleBuffered(Direction direction, long bytesPerSecond) {
+    if (bytesPerSecond <= 0) {
+      throw new IllegalArgumentException("bytesPerSecond <= 0: " + bytesPerSecond);
+    }
+    for (Lane lane : lanes(direction)) lane.throttleBuffered(bytesPerSecond);
   }
 
   /** Clears black hole, latency and throttle in {@code direction}; held bytes flow again. */
@@ -352,6 +368,7 @@ public final class FaultProxy implements AutoCloseable {
     private boolean blackHole;
     private long latencyNanos;
     private long bytesPerSecond; // 0: unlimited
+    private long bufferedBytesPerSecond; // 0: no buffering throttle
 
     synchronized void blackHole(boolean on) {
       blackHole = on;
@@ -368,11 +385,36 @@ public final class FaultProxy implements AutoCloseable {
       notifyAll();
     }
 
+    synchronized boolean buffering() {
+      return bufferedBytesPerSecond != 0;
+    }
+
+    synchronized void throttleBuffered(long rate) {
+      bufferedBytesPerSecond = rate;
+      notifyAll();
+    }
+
     synchronized void clear() {
       blackHole = false;
       latencyNanos = 0;
       bytesPerSecond = 0;
+      bufferedBytesPerSecond = 0;
       notifyAll();
+    }
+
+    /** A writer's share of the buffering throttle: at most this much per write. */
+    synchronized int writeChunk(int wanted) {
+      long rate = bufferedBytesPerSecond;
+      return rate == 0 ? wanted : (int) Math.max(1, Math.min(wanted, rate / 20));
+    }
+
+    /** Waits until {@code bytes} written at {@code writtenAt} are paid for at the buffered rate. */
+    synchronized void awaitForwardPaced(long writtenAt, int bytes) throws InterruptedException {
+      while (bufferedBytesPerSecond != 0) {
+        long left = writtenAt + bytes * 1_000_000_000L / bufferedBytesPerSecond - System.nanoTime();
+        if (left <= 0) return;
+        NANOSECONDS.timedWait(this, left);
+      }
     }
 
     /** How much the reader may read at once: a twentieth of a second's worth when throttled. */
@@ -434,7 +476,9 @@ public final class FaultProxy implements AutoCloseable {
     }
 
     private void pipe(String name, Lane lane, Socket from, Socket to) {
-      BlockingQueue<Chunk> line = new ArrayBlockingQueue<>(LINE_CHUNKS);
+      // Room for a buffering hop's eager reads (16 MiB); otherwise the reader keeps at most
+      // LINE_CHUNKS in it, so that a slow writer pushes back on the sender.
+      BlockingQueue<Chunk> line = new ArrayBlockingQueue<>(BUFFERED_CHUNKS);
       String prefix = "conn" + id + "-" + name;
       pumps.add(startThread(prefix + "-reader", () -> guarded(() -> read(lane, from, line))));
       pumps.add(startThread(prefix + "-writer", () -> guarded(() -> write(lane, line, to))));
@@ -448,6 +492,9 @@ public final class FaultProxy implements AutoCloseable {
         lane.awaitOpen(); // a black hole stops reading, so the sender meets backpressure
         int n = in.read(buffer, 0, lane.chunkSize());
         long readAt = System.nanoTime();
+        synchronized (line) {
+          while (!lane.buffering() && line.size() >= LINE_CHUNKS) line.wait();
+        }
         line.put(new Chunk(n < 0 ? new byte[0] : Arrays.copyOf(buffer, n), readAt));
         if (n < 0) return;
         lane.awaitPaced(readAt, n);
@@ -459,14 +506,24 @@ public final class FaultProxy implements AutoCloseable {
       OutputStream out = to.getOutputStream();
       while (true) {
         Chunk chunk = line.take();
+        synchronized (line) {
+          line.notifyAll(); // room for a reader that keeps the line short
+        }
         lane.awaitDue(chunk.readAt());
         if (chunk.bytes().length == 0) {
           to.shutdownOutput(); // forward the FIN as a half-close
           if (finishedDirections.incrementAndGet() == 2) close(false);
           return;
         }
-        lane.forwarded.addAndGet(chunk.bytes().length);
-        out.write(chunk.bytes());
+        byte[] bytes = chunk.bytes();
+        for (int offset = 0; offset < bytes.length; ) {
+          int n = lane.writeChunk(bytes.length - offset);
+          long writtenAt = System.nanoTime();
+          lane.forwarded.addAndGet(n);
+          out.write(bytes, offset, n);
+          offset += n;
+          lane.awaitForwardPaced(writtenAt, n);
+        }
       }
     }
 

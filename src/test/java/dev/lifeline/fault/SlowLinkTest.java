@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.lifeline.ConnectionState;
 import dev.lifeline.ConnectionState.Connected;
 import dev.lifeline.ConnectionState.WaitingToReconnect;
+import dev.lifeline.Heartbeat;
 import dev.lifeline.HeartbeatTimeoutException;
 import dev.lifeline.Message;
 import dev.lifeline.ReconnectingSocket;
@@ -84,6 +85,67 @@ class SlowLinkTest {
         .isEmpty();
     assertThat(server.getRequestCount()).isEqualTo(1);
     System.out.printf("256 KiB echo over 64 KiB/s, heartbeat 1s/1s: %d ms, no drop%n", tookMs);
+  }
+
+  /**
+   * The limit of the slow-link rule (docs/heartbeat.md): behind a hop that reads eagerly and
+   * forwards slowly, nothing pushes back on the client, the ping leaves OkHttp's queue at once and
+   * waits behind the large message in the hop, and a 1 s / 1 s heartbeat declares the live link
+   * dead.
+   */
+  @Test
+  void behindABufferingHopAOneSecondHeartbeatDeclaresALiveSlowLinkDead() {
+    proxy.throttleBuffered(FaultProxy.Direction.UPSTREAM, 64 * 1024);
+    socket.connect();
+    socket.states().filter(Connected.class::isInstance).timeout(10, SECONDS).blockingFirst();
+    long sentAt = System.nanoTime();
+    assertThat(socket.send(ByteString.of(new byte[256 * 1024]))).isEqualTo(SendResult.SENT);
+
+    WaitingToReconnect dropped =
+        (WaitingToReconnect)
+            socket
+                .states()
+                .filter(WaitingToReconnect.class::isInstance)
+                .timeout(10, SECONDS)
+                .blockingFirst();
+    long tookMs = (System.nanoTime() - sentAt) / 1_000_000;
+    assertThat(dropped.cause()).isInstanceOf(HeartbeatTimeoutException.class);
+    assertThat(tookMs).as("dead before the 4 s upload could finish").isLessThan(4_000);
+    System.out.printf("buffering hop at 64 KiB/s, heartbeat 1s/1s: dead after %d ms%n", tookMs);
+  }
+
+  /**
+   * The practical rule that holds there too: a heartbeat timeout of at least the largest message ÷
+   * the slowest uplink (256 KiB ÷ 64 KiB/s = 4 s; here 5 s) keeps the link up.
+   */
+  @Test
+  void behindABufferingHopATimeoutOfLargestMessageOverUplinkKeepsTheLinkUp() {
+    socket.close();
+    socket =
+        Fixtures.socketThrough(proxy, "/feed")
+            .heartbeat(
+                Heartbeat.application(Duration.ofSeconds(1), Duration.ofSeconds(5), "ping", "pong"))
+            .retryPolicy(Fixtures.fastBackoff())
+            .build();
+    socket.states().subscribe(s -> states.add(new Timed(System.nanoTime(), s)));
+    proxy.throttleBuffered(FaultProxy.Direction.UPSTREAM, 64 * 1024);
+    ByteString big = ByteString.of(new byte[256 * 1024]);
+    Single<Message> echo = socket.messages().firstOrError().cache();
+    echo.subscribe((m, e) -> {});
+    socket.connect();
+    socket.states().filter(Connected.class::isInstance).timeout(10, SECONDS).blockingFirst();
+    long sentAt = System.nanoTime();
+    assertThat(socket.send(big)).isEqualTo(SendResult.SENT);
+
+    assertThat(echo.timeout(30, SECONDS).blockingGet()).isEqualTo(Message.binary(big));
+    long tookMs = (System.nanoTime() - sentAt) / 1_000_000;
+    assertThat(tookMs).as("the hop really was slow: 4 s of upload").isGreaterThan(3_000);
+    assertThat(states)
+        .extracting(Timed::state)
+        .filteredOn(WaitingToReconnect.class::isInstance)
+        .isEmpty();
+    System.out.printf(
+        "buffering hop at 64 KiB/s, heartbeat 1s/5s: echo in %d ms, no drop%n", tookMs);
   }
 
   @Test
