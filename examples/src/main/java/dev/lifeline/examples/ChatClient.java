@@ -91,11 +91,7 @@ public final class ChatClient {
         .subscribe(
             u ->
                 System.out.println(
-                    "[not delivered: "
-                        + text(u.message())
-                        + " ("
-                        + u.reason().getClass().getSimpleName()
-                        + ")]"));
+                    "[not delivered: " + text(u.message()) + " (" + u.reason() + ")]"));
     socket.connect();
 
     if (interactive) {
