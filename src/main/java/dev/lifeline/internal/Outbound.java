@@ -234,12 +234,7 @@ final class Outbound {
       if (size < 0) size = message.sizeInBytes();
       first = outbox.isEmpty();
       offer = outbox.offer(message, size, now, tracker);
-      if (offer.result() == SendResult.QUEUED) {
-        wantsWrites = true;
-        // Others wait before it on a ready connection: move what OkHttp's queue has room for now,
-        // oldest first, so that a sender keeps the queue topped up without waiting for a drain.
-        if (lane != null && !first && !expiring) moveWhileRoom(lane);
-      }
+      if (offer.result() == SendResult.QUEUED) wantsWrites = true;
     }
     SendResult result = offer.result();
     if (!offer.dropped().isEmpty()) {
@@ -349,16 +344,6 @@ final class Outbound {
     return upperBound(message) <= room || message.sizeInBytes() <= room;
   }
 
-  /** Holding the lock: hands the outbox's oldest messages to {@code lane} while it has room. */
-  private void moveWhileRoom(Lane lane) {
-    Entry next;
-    while ((next = outbox.peek()) != null
-        && hasRoom(lane, next.message(), next.size())
-        && handTo(lane, next)) {
-      outbox.poll();
-    }
-  }
-
   /** A bound on a message's size in bytes that costs nothing to compute. */
   static long upperBound(Message message) {
     return message instanceof Message.Text t ? 3L * t.text().length() : message.sizeInBytes();
@@ -407,7 +392,12 @@ final class Outbound {
       Lane lane = target;
       if (lane != null) {
         settle |= prune(lane, written);
-        moveWhileRoom(lane);
+        Entry next;
+        while ((next = outbox.peek()) != null
+            && hasRoom(lane, next.message(), next.size())
+            && handTo(lane, next)) {
+          outbox.poll();
+        }
       }
       boolean waiting =
           (lane != null && (!outbox.isEmpty() || lane.awaited > 0)) || anyAwaited(closing);

@@ -23,21 +23,9 @@ import org.junit.jupiter.api.Test;
 class AcknowledgedSendTest {
   private final Harness h = new Harness();
 
-  private static String field(Message m, int i) {
-    String[] parts = ((Message.Text) m).text().split(":", 3);
-    return parts.length > i ? parts[i] : null;
-  }
-
   @BeforeEach
   void correlateById() {
-    h.correlation =
-        Correlation.by(
-                out -> "req".equals(field(out, 0)) ? field(out, 1) : null,
-                in ->
-                    "ack".equals(field(in, 0)) || "reply".equals(field(in, 0))
-                        ? field(in, 1)
-                        : null)
-            .timeout(ofSeconds(10));
+    h.correlation = Reports.requestsById(ofSeconds(10));
   }
 
   @Test

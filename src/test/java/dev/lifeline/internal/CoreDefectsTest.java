@@ -9,7 +9,6 @@ import static org.assertj.core.api.Assertions.assertThatCode;
 import dev.lifeline.Backoff;
 import dev.lifeline.ConnectionState;
 import dev.lifeline.ConnectionState.Connected;
-import dev.lifeline.Correlation;
 import dev.lifeline.GaveUpException;
 import dev.lifeline.Heartbeat;
 import dev.lifeline.HeartbeatTimeoutException;
@@ -54,21 +53,9 @@ class CoreDefectsTest {
 
   // --- Helpers -----------------------------------------------------------------------------------
 
-  private static String field(Message m, int i) {
-    String[] parts = ((Message.Text) m).text().split(":", 3);
-    return parts.length > i ? parts[i] : null;
-  }
-
   /** "req:ID:body" goes out, "ack:ID" or "reply:ID:body" comes back, as in AcknowledgedSendTest. */
   private void correlateById() {
-    h.correlation =
-        Correlation.by(
-                out -> "req".equals(field(out, 0)) ? field(out, 1) : null,
-                in ->
-                    "ack".equals(field(in, 0)) || "reply".equals(field(in, 0))
-                        ? field(in, 1)
-                        : null)
-            .timeout(ofSeconds(60));
+    h.correlation = Reports.requestsById(ofSeconds(60));
   }
 
   /**
