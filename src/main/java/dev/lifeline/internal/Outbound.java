@@ -187,6 +187,7 @@ final class Outbound {
   private Disposable expiryTimer = Disposable.disposed();
   private Disposable lookAgain = Disposable.disposed();
   private volatile Disposable drainTask = Disposable.disposed();
+  private boolean relooking; // loop: the drain running is a second look
 
   Outbound(Config config, Host host, @Nullable LinkActivity activity, ReplyTables replies) {
     this.host = host;
@@ -368,6 +369,16 @@ final class Outbound {
             });
   }
 
+  /** Loop: the drain of a second look, which does not ask for a third on the same grounds. */
+  private void relook() {
+    relooking = true;
+    try {
+      drainNow();
+    } finally {
+      relooking = false;
+    }
+  }
+
   /** Loop: a drain that is an event of its own, with its signals run after it. */
   private void drainNow() {
     List<Runnable> signals = new ArrayList<>();
@@ -398,6 +409,15 @@ final class Outbound {
             && handTo(lane, next)) {
           outbox.poll();
         }
+        // OkHttp takes a frame out of its queue only after the socket wrote it: a drain woken by
+        // that write may see it still queued. If it is the only frame there, no other write will
+        // come to wake the next drain, so look once more when it will have been counted out.
+        Handoffs handed = lane.handed;
+        settle |=
+            !relooking
+                && !outbox.isEmpty()
+                && lane.lastQueueSize > 0
+                && (handed == null || handed.size() <= 1);
       }
       boolean waiting =
           (lane != null && (!outbox.isEmpty() || lane.awaited > 0)) || anyAwaited(closing);
@@ -415,7 +435,7 @@ final class Outbound {
     lookAgain.dispose();
     if (poll || settle) {
       lookAgain =
-          host.after(Duration.ofMillis(poll ? UNCOUNTED_POLL_MS : WRITE_SETTLE_MS), this::drainNow);
+          host.after(Duration.ofMillis(poll ? UNCOUNTED_POLL_MS : WRITE_SETTLE_MS), this::relook);
     }
     expiryTimer.dispose();
     expiryArmed = nextExpiry != Long.MAX_VALUE;
@@ -592,15 +612,26 @@ final class Outbound {
 
   /**
    * Loop, on close(): {@code lane}'s connection is being abandoned. Resolves what it wrote and
-   * reports what it did not with {@code reason}; true if anything was unwritten (then the caller
-   * cancels the connection rather than let OkHttp write it after it was reported).
+   * reports what it did not with {@code reason}. If anything may still be unwritten, the connection
+   * is cancelled (with {@code cause}) <em>before</em> that is decided, so that OkHttp cannot write
+   * a message after it was reported; true if it was cancelled.
    */
-  boolean abandon(Lane lane, Why reason, List<Runnable> signals) {
+  boolean abandon(Lane lane, Why reason, Throwable cause, List<Runnable> signals) {
     List<Entry> written = new ArrayList<>(0);
     List<Entry> unwritten = new ArrayList<>(0);
+    boolean followed;
     synchronized (this) {
       if (target == lane) target = null;
       closing.remove(lane);
+      prune(lane, written);
+      followed = lane.holdsAny();
+    }
+    if (!followed) {
+      for (Entry e : written) resolveWritten(e, signals);
+      return false;
+    }
+    lane.link.kill(cause); // OkHttp writes nothing more; what it wrote until now is counted below
+    synchronized (this) {
       prune(lane, written);
       Handoffs handed = lane.handed;
       if (handed != null) {
@@ -614,7 +645,7 @@ final class Outbound {
     }
     for (Entry e : written) resolveWritten(e, signals);
     for (Entry e : unwritten) resolve(e, reason, signals);
-    return !unwritten.isEmpty();
+    return true;
   }
 
   /** Loop: empties the outbox, reporting everything with {@code reason}. */

@@ -430,7 +430,7 @@ public final class RealReconnectingSocket
         }
       }
       case ABANDONED -> {
-        if (outbound.abandon(link.lane, Why.closed(), signals) || !opened) {
+        if (outbound.abandon(link.lane, Why.closed(), cause, signals) || !opened) {
           link.kill(cause);
         } else {
           link.closeGracefully(1000, "close");
@@ -472,7 +472,7 @@ public final class RealReconnectingSocket
     boolean opened = opened();
     leave(new Shut());
     for (Outbound.Lane lane : outbound.close()) {
-      if (outbound.abandon(lane, Why.closed(), signals)) lane.link.kill(reason);
+      outbound.abandon(lane, Why.closed(), reason, signals);
     }
     if (link != null) release(link, opened, Exit.ABANDONED, reason);
     outbound.failAll(Why.closed(), signals);
