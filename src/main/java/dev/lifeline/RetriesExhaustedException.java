@@ -2,7 +2,7 @@ package dev.lifeline;
 
 /**
  * The retry policy said stop: the outage used its whole budget (for {@link Backoff}, {@code
- * maxAttempts} retries) without a connection that proved healthy. {@link #getCause()} is the last
+ * maxRetries} retries) without a connection that proved healthy. {@link #getCause()} is the last
  * failure.
  */
 public final class RetriesExhaustedException extends GaveUpException {

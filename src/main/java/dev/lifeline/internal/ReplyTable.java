@@ -20,7 +20,7 @@ import org.jspecify.annotations.Nullable;
 /**
  * Acknowledged sends and requests: the table of messages awaiting their reply, their timeouts, and
  * matching replies as they arrive. Retransmission order is {@link Outbound}'s: it asks which
- * messages a dead connection leaves unanswered ({@link #unansweredOn}).
+ * messages a dead connection leaves unanswered ({@link #addUnansweredOn}).
  *
  * <p>Removing an entry from the table ({@link #take}) decides who completes it, exactly once: the
  * reply (OkHttp's reader thread), its timeout (the scheduler), a failure to send it, a give-up or
@@ -40,10 +40,6 @@ final class ReplyTable implements Replies {
     this.scheduler = scheduler;
     this.name = name;
     this.outbound = outbound;
-  }
-
-  private Outbound outbound() {
-    return outbound;
   }
 
   @Override
@@ -103,7 +99,7 @@ final class ReplyTable implements Replies {
                   Durations.timerNanos(correlation.timeout()),
                   TimeUnit.NANOSECONDS);
           if (table.get(id) != reply) reply.timeout.dispose(); // taken already (close, dispose)
-          SendResult result = outbound().send(message, reply);
+          SendResult result = outbound.send(message, reply);
           if (!result.isAccepted()) fail(reply, Why.refused(result).of(message));
         });
   }
@@ -152,7 +148,7 @@ final class ReplyTable implements Replies {
   private boolean take(PendingReply reply) {
     if (!table.remove(reply.id, reply)) return false;
     reply.timeout.dispose();
-    outbound().remove(reply);
+    outbound.remove(reply);
     return true;
   }
 }

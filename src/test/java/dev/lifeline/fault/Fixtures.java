@@ -42,7 +42,7 @@ final class Fixtures {
     return Heartbeat.application(INTERVAL, TIMEOUT, "ping", "pong");
   }
 
-  /** 100 ms doubling to 500 ms, jitter 0.5, unlimited attempts. */
+  /** 100 ms doubling to 500 ms, jitter 0.5, unlimited retries. */
   static Backoff fastBackoff() {
     return Backoff.exponential(ofMillis(100), ofMillis(500)).jitter(0.5);
   }
