@@ -187,7 +187,6 @@ final class Outbound {
   private Disposable expiryTimer = Disposable.disposed();
   private Disposable lookAgain = Disposable.disposed();
   private volatile Disposable drainTask = Disposable.disposed();
-  private boolean relooking; // loop: the drain running is a second look
 
   Outbound(Config config, Host host, @Nullable LinkActivity activity, ReplyTables replies) {
     this.host = host;
@@ -369,16 +368,6 @@ final class Outbound {
             });
   }
 
-  /** Loop: the drain of a second look, which does not ask for a third on the same grounds. */
-  private void relook() {
-    relooking = true;
-    try {
-      drainNow();
-    } finally {
-      relooking = false;
-    }
-  }
-
   /** Loop: a drain that is an event of its own, with its signals run after it. */
   private void drainNow() {
     List<Runnable> signals = new ArrayList<>();
@@ -409,15 +398,6 @@ final class Outbound {
             && handTo(lane, next)) {
           outbox.poll();
         }
-        // OkHttp takes a frame out of its queue only after the socket wrote it: a drain woken by
-        // that write may see it still queued. If it is the only frame there, no other write will
-        // come to wake the next drain, so look once more when it will have been counted out.
-        Handoffs handed = lane.handed;
-        settle |=
-            !relooking
-                && !outbox.isEmpty()
-                && lane.lastQueueSize > 0
-                && (handed == null || handed.size() <= 1);
       }
       boolean waiting =
           (lane != null && (!outbox.isEmpty() || lane.awaited > 0)) || anyAwaited(closing);
@@ -435,7 +415,7 @@ final class Outbound {
     lookAgain.dispose();
     if (poll || settle) {
       lookAgain =
-          host.after(Duration.ofMillis(poll ? UNCOUNTED_POLL_MS : WRITE_SETTLE_MS), this::relook);
+          host.after(Duration.ofMillis(poll ? UNCOUNTED_POLL_MS : WRITE_SETTLE_MS), this::drainNow);
     }
     expiryTimer.dispose();
     expiryArmed = nextExpiry != Long.MAX_VALUE;

@@ -10,9 +10,7 @@ import dev.lifeline.Message;
 import dev.lifeline.NotDeliveredException.Reason;
 import dev.lifeline.Outbox;
 import dev.lifeline.RetriesExhaustedException;
-import dev.lifeline.SendResult;
 import io.reactivex.rxjava3.observers.TestObserver;
-import java.time.Duration;
 import okio.ByteString;
 import org.junit.jupiter.api.Test;
 
@@ -131,27 +129,5 @@ class WrittenTest {
     assertThat(h.scheduler.pendingTasks())
         .as("no polling for nobody")
         .isLessThanOrEqualTo(1); // health timer
-  }
-
-  @Test
-  void aDrainThatRunsBeforeOkHttpShrinksItsQueueLooksAgainSoTheOutboxIsNotLeftBehind() {
-    // OkHttp counts a frame out of its queue only after the socket wrote it, so a drain woken by
-    // that write can still see it queued. If that frame was the last, no other write comes.
-    h.highWaterMark = 100;
-    FakeWebSockets.FakeSocket fake = h.connected();
-    fake.queueGrows = true;
-    assertThat(h.socket.send("a".repeat(60))).isEqualTo(SendResult.SENT);
-    assertThat(h.socket.send("b".repeat(90))).isEqualTo(SendResult.QUEUED);
-    synchronized (fake) {
-      h.activity.onWrite(66); // the writer's bytes reach the socket...
-    }
-    h.advance(Duration.ZERO); // ...and the drain they wake runs before the queue shrinks
-    assertThat(fake.sentTexts()).hasSize(1);
-    synchronized (fake) {
-      fake.writtenCount++; // now OkHttp takes the frame out of its queue; no more writes follow
-      fake.queueSize -= 60;
-    }
-    h.advance(Duration.ofMillis(1));
-    assertThat(fake.sentTexts()).containsExactly("a".repeat(60), "b".repeat(90));
   }
 }
