@@ -137,6 +137,15 @@ final class Link extends WebSocketListener implements Session, HeartbeatMonitor.
     return true;
   }
 
+  /**
+   * Loop, once this connection ended: cancels the WebSocket, so that OkHttp's writer, which goes on
+   * writing the frame it holds after a failure on the reader's side, writes nothing more.
+   */
+  void stopWriting() {
+    WebSocket ws = webSocket;
+    if (ws != null) ws.cancel();
+  }
+
   /** Loop: closes gracefully (OkHttp writes what it has queued first). */
   void closeGracefully(int code, String reason) {
     WebSocket ws = webSocket;

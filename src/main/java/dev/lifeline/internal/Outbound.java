@@ -31,12 +31,17 @@ import org.slf4j.LoggerFactory;
  * looks at OkHttp's queue.
  *
  * <p><b>Flow control is event-driven.</b> OkHttp's queue has no callback, but every byte it writes
- * passes through the socket Lifeline counts ({@link LinkActivity}); while anything waits for room
- * or for its bytes to leave, a write schedules one drain on the scheduler. OkHttp updates its queue
- * size just after the write returns, so a drain that saw bytes written but the queue unchanged
- * looks once more a millisecond later. Where no bytes are counted (OkHttp made the socket itself,
- * for a SOCKS proxy) the drain falls back to looking every {@value #UNCOUNTED_POLL_MS} ms while
- * anything waits.
+ * passes through the socket Lifeline counts ({@link LinkActivity}). A sender waiting to hear that
+ * its message was written asks for a drain at every write. The outbox asks only once OkHttp's queue
+ * has fallen to half the high-water mark (or far enough for its head): one trip to the scheduler
+ * then moves many messages. OkHttp counts a frame out of its queue only after the socket wrote it,
+ * and nothing is written after the last frame, so a drain that saw only that frame left looks again
+ * after 1 ms, then at doubling delays up to {@value #RELOOK_LAST_MS} ms while nothing moves. Where
+ * no bytes are counted (OkHttp made the socket itself, for a SOCKS proxy) the drain falls back to
+ * looking every {@value #UNCOUNTED_POLL_MS} ms while anything waits.
+ *
+ * <p><b>A connection that ended</b> (see {@link #ended}) is cancelled before its messages are
+ * settled, and settled {@value #ENDED_SETTLE_MS} ms later or as soon as anything needs the answer.
  *
  * <p>Threads: {@link #send} from any thread; the methods taking a {@code signals} list from the
  * socket's loop, which runs the signals after the event's bookkeeping; {@link #onBytesWritten} on
@@ -53,7 +58,18 @@ final class Outbound {
   static final long PING_RESERVE = 64L << 10;
 
   private static final long UNCOUNTED_POLL_MS = 10;
-  private static final long WRITE_SETTLE_MS = 1;
+
+  /**
+   * How long after a connection ended the outbox waits before it decides what that connection
+   * wrote, unless a new connection, close() or a give-up needs the answer sooner: time for OkHttp's
+   * writer, cancelled, to count out a frame it had just written.
+   */
+  static final long ENDED_SETTLE_MS = 20;
+
+  /** The first and the last delay of the second looks that wait for OkHttp's last frame. */
+  private static final long RELOOK_FIRST_MS = 1;
+
+  private static final long RELOOK_LAST_MS = 64;
 
   /** What the outbound part needs from the socket. */
   interface Host {
@@ -154,8 +170,9 @@ final class Outbound {
     private long watched; // exact bytes enqueued since `handed` was last empty
     private long knownRoom; // a lower bound on the room under the mark (see hasRoom)
     private long lastQueueSize = -1;
-    private long lastBytesWritten;
+    private long lastFrameSize; // the bytes of the frame last handed to OkHttp
     private boolean closing;
+    private boolean ending; // ended, what it holds not decided yet
 
     Lane(Link link) {
       this.link = link;
@@ -175,17 +192,24 @@ final class Outbound {
   private final SerialEmitter<NotDeliveredException> undelivered;
   private final AtomicBoolean drainRequested = new AtomicBoolean();
 
-  private @Nullable Lane target; // the ready connection; null unless Connected
+  private volatile @Nullable Lane target; // the ready connection; null unless Connected
   private final List<Lane> closing = new ArrayList<>(0); // gracefully closing, still writing
+  private final List<Lane> ending = new ArrayList<>(0); // ended, not settled yet (see ended)
   private long handoffs; // hand-off counter, for resend order
   private boolean closed;
 
-  private volatile boolean wantsWrites; // whether a written byte should trigger a drain
+  // Read by the writer thread on every write: whether it should ask for a drain.
+  private volatile boolean awaitsWritten; // a sender waits to hear its message was written
+  private volatile long drainAtQueued = -1; // the outbox waits for OkHttp's queue to fall to this
   private volatile boolean expiryArmed; // whether a timer waits for the next expiry
 
   // Loop-confined.
   private Disposable expiryTimer = Disposable.disposed();
   private Disposable lookAgain = Disposable.disposed();
+  private Disposable settleTimer = Disposable.disposed();
+  private long relookMs; // the delay of the next second look
+  private long relookQueued = -1; // OkHttp's queue when that look was armed
+  private long relookBytes = -1; // and the bytes written by then
   private volatile Disposable drainTask = Disposable.disposed();
 
   Outbound(Config config, Host host, @Nullable LinkActivity activity, ReplyTables replies) {
@@ -226,7 +250,9 @@ final class Outbound {
       if (closed) return SendResult.REJECTED_CLOSED;
       Lane lane = target;
       if (lane != null && outbox.isEmpty() && hasRoom(lane, message, size)) {
-        if (tracker == null ? write(lane, message) : handTo(lane, entry(message, size, tracker))) {
+        if (tracker == null
+            ? write(lane, message, size)
+            : handTo(lane, entry(message, size, tracker))) {
           if (log.isTraceEnabled()) log.trace("{} SENT {}", host.name(), Link.describe(message));
           return SendResult.SENT;
         }
@@ -234,7 +260,6 @@ final class Outbound {
       if (size < 0) size = message.sizeInBytes();
       first = outbox.isEmpty();
       offer = outbox.offer(message, size, now, tracker);
-      if (offer.result() == SendResult.QUEUED) wantsWrites = true;
     }
     SendResult result = offer.result();
     if (!offer.dropped().isEmpty()) {
@@ -289,15 +314,17 @@ final class Outbound {
   private boolean writeRaw(Lane lane, Message message) {
     if (!lane.link.write(message)) return false;
     lane.knownRoom -= upperBound(message);
-    if (lane.holdsAny()) lane.watched += message.sizeInBytes();
+    long size = message.sizeInBytes();
+    lane.lastFrameSize = size;
+    if (lane.holdsAny()) lane.watched += size;
     return true;
   }
 
   /** Holding the lock: hands a plain send to OkHttp, followed until it has left the queue. */
-  private boolean write(Lane lane, Message message) {
+  private boolean write(Lane lane, Message message, long size) {
     if (!lane.link.write(message)) return false;
     lane.knownRoom -= upperBound(message);
-    follow(lane, message, message.sizeInBytes());
+    follow(lane, message, size >= 0 ? size : message.sizeInBytes());
     return true;
   }
 
@@ -311,7 +338,7 @@ final class Outbound {
       tracker.sent(lane.link, seq);
       if (tracker.waitsForWritten()) {
         lane.awaited++;
-        wantsWrites = true;
+        awaitsWritten = true;
       }
     }
     return true;
@@ -322,6 +349,7 @@ final class Outbound {
     if (handed == null) lane.handed = handed = new Handoffs();
     if (handed.isEmpty()) lane.watched = 0;
     lane.watched += size;
+    lane.lastFrameSize = size;
     long seq = ++handoffs;
     handed.add(item, lane.watched, seq);
     return seq;
@@ -351,9 +379,21 @@ final class Outbound {
 
   // --- Draining ----------------------------------------------------------------------------------
 
-  /** Writer thread: bytes left through a counted socket. */
+  /**
+   * Writer thread: bytes left through a counted socket. A sender waiting to hear of its message
+   * asks for a drain at every write; the outbox only once OkHttp's queue has fallen far enough for
+   * a drain to be worth a trip to the scheduler (see {@link #drain}). {@code queueSize()} takes
+   * OkHttp's lock, which OkHttp never holds while it does I/O.
+   */
   private void onBytesWritten() {
-    if (wantsWrites) requestDrain();
+    if (awaitsWritten) {
+      requestDrain();
+      return;
+    }
+    long at = drainAtQueued;
+    if (at < 0) return;
+    Lane lane = target;
+    if (lane != null && lane.link.queueSize() <= at) requestDrain();
   }
 
   /** Any thread: runs one {@link #drain} on the loop soon, from the scheduler. */
@@ -383,27 +423,47 @@ final class Outbound {
     long now = host.now();
     List<Entry> expired;
     List<Entry> written = new ArrayList<>(0);
-    boolean settle = false;
-    boolean poll = false;
+    boolean relook = false;
+    boolean poll;
+    long queued = -1;
     long nextExpiry;
     synchronized (this) {
       expired = outbox.removeExpired(now);
-      for (Lane lane : closing) settle |= prune(lane, written);
+      for (Lane lane : closing) prune(lane, written);
       Lane lane = target;
+      boolean moved = false;
       if (lane != null) {
-        settle |= prune(lane, written);
-        Entry next;
-        while ((next = outbox.peek()) != null
-            && hasRoom(lane, next.message(), next.size())
-            && handTo(lane, next)) {
+        prune(lane, written);
+        Object item;
+        while ((item = outbox.peekItem()) != null) {
+          Message m = OutboxQueue.messageOf(item);
+          long size = outbox.peekSize();
+          if (!hasRoom(lane, m, size)) break;
+          if (!(item instanceof Entry e ? handTo(lane, e) : write(lane, m, size))) break;
           outbox.poll();
+          moved = true;
         }
       }
-      boolean waiting =
-          (lane != null && (!outbox.isEmpty() || lane.awaited > 0)) || anyAwaited(closing);
-      wantsWrites = waiting;
-      poll = waiting && !countsBytes();
-      settle &= waiting;
+      boolean waits = !outbox.isEmpty();
+      boolean awaited = (lane != null && lane.awaited > 0) || anyAwaited(closing);
+      awaitsWritten = awaited;
+      long at = -1;
+      if (lane != null && waits) {
+        // Wait until half the mark is free, or room for the head if it is larger: one trip to
+        // the scheduler moves many messages. The frame last handed is the one whose write may be
+        // the last to come: its writes always ask (see below).
+        long refill = Math.min(highWaterMark, Math.max(outbox.peekSize(), highWaterMark / 2));
+        at = Math.max(highWaterMark - refill, lane.lastFrameSize);
+      }
+      drainAtQueued = at;
+      poll = (at >= 0 || awaited) && !countsBytes();
+      // OkHttp takes a frame out of its queue only after the socket wrote it, and nothing is
+      // written after the last one: a drain woken by that last write can see it still queued.
+      // Look again shortly, then less often, until OkHttp has counted it out.
+      if (lane != null && !moved && (waits || lane.awaited > 0)) {
+        queued = lane.lastQueueSize;
+        relook = queued > 0 && queued <= lane.lastFrameSize;
+      }
       nextExpiry = outbox.nextExpiry();
     }
     Why expiry = null;
@@ -413,9 +473,17 @@ final class Outbound {
     }
     for (Entry e : written) resolveWritten(e, signals);
     lookAgain.dispose();
-    if (poll || settle) {
-      lookAgain =
-          host.after(Duration.ofMillis(poll ? UNCOUNTED_POLL_MS : WRITE_SETTLE_MS), this::drainNow);
+    long bytesOut = activity != null ? activity.bytesWritten() : 0;
+    if (!relook || queued != relookQueued || bytesOut != relookBytes) {
+      relookMs = RELOOK_FIRST_MS; // it moved: start over
+    }
+    relookQueued = relook ? queued : -1;
+    relookBytes = bytesOut;
+    if (poll) {
+      lookAgain = host.after(Duration.ofMillis(UNCOUNTED_POLL_MS), this::drainNow);
+    } else if (relook && relookMs <= RELOOK_LAST_MS) {
+      lookAgain = host.after(Duration.ofMillis(relookMs), this::drainNow);
+      relookMs *= 2;
     }
     expiryTimer.dispose();
     expiryArmed = nextExpiry != Long.MAX_VALUE;
@@ -436,15 +504,11 @@ final class Outbound {
 
   /**
    * Holding the lock: moves the followed entries that have left {@code lane}'s OkHttp queue into
-   * {@code written}; true if bytes were written since the last look but the queue did not move
-   * (OkHttp updates it just after a write: look again shortly).
+   * {@code written}.
    */
-  private boolean prune(Lane lane, List<Entry> written) {
+  private void prune(Lane lane, List<Entry> written) {
     long queued = lane.link.queueSize();
-    long bytesOut = activity != null ? activity.bytesWritten() : 0;
-    boolean stale = queued == lane.lastQueueSize && bytesOut != lane.lastBytesWritten && queued > 0;
     lane.lastQueueSize = queued;
-    lane.lastBytesWritten = bytesOut;
     lane.knownRoom = highWaterMark - queued;
     Handoffs handed = lane.handed;
     while (handed != null && !handed.isEmpty() && queued <= lane.watched - handed.base(0)) {
@@ -454,7 +518,6 @@ final class Outbound {
         written.add(e);
       }
     }
-    return stale;
   }
 
   /**
@@ -482,6 +545,7 @@ final class Outbound {
 
   /** Loop: {@code lane}'s connection is ready; what the outbox holds goes out now. */
   void attach(Lane lane, List<Runnable> signals) {
+    settleEnded(signals, false); // what ended connections did not write goes first
     synchronized (this) {
       // Unanswered messages of a connection still closing gracefully (disconnect(), then connect()
       // before its end was heard) go first here too: at least once.
@@ -520,53 +584,105 @@ final class Outbound {
   }
 
   /**
-   * Loop: {@code link}'s connection is over (failed, cancelled, or closed). What it never wrote,
+   * Loop: {@code lane}'s connection is over (failed, cancelled, or closed). What it never wrote,
    * and what awaits a reply it will not bring, goes back to the front of the outbox in hand-off
    * order; what it wrote is resolved as written.
+   *
+   * <p>If it still holds messages OkHttp had not counted out, the connection is cancelled first (so
+   * that OkHttp writes nothing more), and the decision waits {@value #ENDED_SETTLE_MS} ms, or until
+   * a new connection is ready, close() or a give-up: OkHttp takes a frame out of its queue just
+   * after the socket wrote it, and a connection can end (its reader failed, say) while its writer
+   * is between the two. Deciding at once would take a written frame for an unwritten one and send
+   * it twice.
    */
   void ended(Lane lane, List<Runnable> signals) {
-    List<Entry> written = new ArrayList<>(0);
-    int resent;
+    boolean holds;
+    boolean defer;
     synchronized (this) {
       if (target == lane) target = null;
       closing.remove(lane);
-      prune(lane, written);
+      holds = lane.holdsAny();
+      defer = holds || !ending.isEmpty(); // with others waiting, in one batch: hand-off order
+      if (defer && !lane.ending) {
+        lane.ending = true;
+        ending.add(lane);
+      }
+    }
+    if (!defer) {
+      settle(List.of(lane), signals, true);
+      return;
+    }
+    if (!holds) return;
+    lane.link.stopWriting();
+    settleTimer.dispose();
+    settleTimer = host.after(Duration.ofMillis(ENDED_SETTLE_MS), this::settleEndedNow);
+  }
+
+  private void settleEndedNow() {
+    List<Runnable> signals = new ArrayList<>();
+    settleEnded(signals, true);
+    runAll(signals);
+  }
+
+  /** Loop: decides now what the ended connections wrote; then drains if {@code drain}. */
+  private void settleEnded(List<Runnable> signals, boolean drain) {
+    List<Lane> lanes;
+    synchronized (this) {
+      if (ending.isEmpty()) return;
+      lanes = new ArrayList<>(ending);
+      ending.clear();
+      for (Lane l : lanes) l.ending = false;
+    }
+    settleTimer.dispose();
+    settle(lanes, signals, drain);
+  }
+
+  private void settle(List<Lane> lanes, List<Runnable> signals, boolean drainAfter) {
+    List<Entry> written = new ArrayList<>(0);
+    int resent;
+    synchronized (this) {
       List<Entry> entries = new ArrayList<>();
       List<Long> order = new ArrayList<>();
-      Handoffs handed = lane.handed;
-      if (handed != null) {
-        for (int k = 0; k < handed.size(); k++) {
-          Object item = handed.item(k);
-          if (item == null) continue;
-          entries.add(item instanceof Entry e ? e : plainEntry((Message) item));
-          order.add(handed.seq(k));
-        }
-        handed.clear();
-        lane.awaited = 0;
-      }
-      if (!replies.isEmpty()) {
-        for (PendingReply r : replies.unansweredOn(lane.link)) {
-          if (!containsTracker(entries, r)) {
-            entries.add(new Entry(r.message, r.size, Long.MAX_VALUE, r, true));
-            order.add(r.sentSeq);
-          }
-        }
-      }
+      for (Lane lane : lanes) collectUnwritten(lane, written, entries, order);
       sortBy(entries, order);
       for (Entry e : entries) {
         if (e.tracker() instanceof PendingReply r) r.unsent();
       }
       outbox.requeueFirst(entries);
       resent = entries.size();
-      if (resent > 0) wantsWrites = true;
     }
     for (Entry e : written) resolveWritten(e, signals);
     if (resent > 0) {
-      drain(signals); // their time-to-live runs on
+      if (drainAfter) drain(signals); // their time-to-live runs on
       log.debug(
           "{} {} messages the connection did not deliver go out first on the next",
           host.name(),
           resent);
+    }
+  }
+
+  /** Holding the lock: what {@code lane} wrote, and what it did not or must send again. */
+  private void collectUnwritten(
+      Lane lane, List<Entry> written, List<Entry> entries, List<Long> order) {
+    prune(lane, written);
+    Handoffs handed = lane.handed;
+    if (handed != null) {
+      for (int k = 0; k < handed.size(); k++) {
+        Object item = handed.item(k);
+        if (item == null) continue;
+        entries.add(item instanceof Entry e ? e : plainEntry((Message) item));
+        order.add(handed.seq(k));
+      }
+      handed.clear();
+      lane.awaited = 0;
+    }
+    if (!replies.isEmpty()) {
+      for (PendingReply r : replies.unansweredOn(lane.link)) {
+        if (!containsTracker(entries, r)) {
+          entries.add(new Entry(r.message, r.size, Long.MAX_VALUE, r, true));
+          order.add(r.sentSeq);
+        }
+      }
     }
   }
 
@@ -630,6 +746,7 @@ final class Outbound {
 
   /** Loop: empties the outbox, reporting everything with {@code reason}. */
   void failAll(Why reason, List<Runnable> signals) {
+    settleEnded(signals, false);
     List<Entry> all;
     synchronized (this) {
       all = outbox.removeAll();
@@ -642,12 +759,14 @@ final class Outbound {
     List<Lane> lanes;
     synchronized (this) {
       closed = true;
-      wantsWrites = false;
+      awaitsWritten = false;
+      drainAtQueued = -1;
       lanes = new ArrayList<>(closing);
     }
     drainTask.dispose();
     lookAgain.dispose();
     expiryTimer.dispose();
+    settleTimer.dispose();
     return lanes;
   }
 
@@ -669,6 +788,7 @@ final class Outbound {
       if (outbox.remove(tracker)) return;
       if (target != null) removeHanded(target, tracker);
       for (Lane l : closing) removeHanded(l, tracker);
+      for (Lane l : ending) removeHanded(l, tracker);
     }
   }
 

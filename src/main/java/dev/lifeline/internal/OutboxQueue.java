@@ -3,10 +3,8 @@ package dev.lifeline.internal;
 import dev.lifeline.Message;
 import dev.lifeline.Outbox;
 import dev.lifeline.SendResult;
-import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Collections;
-import java.util.Iterator;
 import java.util.List;
 import org.jspecify.annotations.Nullable;
 
@@ -31,7 +29,14 @@ final class OutboxQueue {
 
   private final Outbox policy;
   private final long ttlMs;
-  private final ArrayDeque<Entry> entries = new ArrayDeque<>();
+
+  // A ring of parallel arrays, so that a plain send costs no allocation: the item is the Message
+  // itself when nobody waits on it and it was never handed to a connection, else its Entry.
+  private Object[] items = new Object[16];
+  private long[] sizes = new long[16];
+  private long[] expiries = new long[16];
+  private int head;
+  private int count;
   private long bytes;
 
   OutboxQueue(Outbox policy) {
@@ -44,17 +49,109 @@ final class OutboxQueue {
   }
 
   boolean isEmpty() {
-    return entries.isEmpty();
+    return count == 0;
   }
 
-  @Nullable Entry peek() {
-    return entries.peekFirst();
+  private int at(int k) {
+    return (head + k) & (items.length - 1);
   }
 
-  @Nullable Entry poll() {
-    Entry e = entries.pollFirst();
-    if (e != null) bytes -= e.size();
-    return e;
+  /** The oldest item: a plain {@link Message}, or an {@link Entry}; null if empty. */
+  @Nullable Object peekItem() {
+    return count == 0 ? null : items[head];
+  }
+
+  /** The size in bytes of the oldest item. */
+  long peekSize() {
+    return sizes[head];
+  }
+
+  /** The message of an item from {@link #peekItem}. */
+  static Message messageOf(Object item) {
+    return item instanceof Entry e ? e.message() : (Message) item;
+  }
+
+  /** Removes the oldest item. */
+  void poll() {
+    bytes -= sizes[head];
+    items[head] = null;
+    head = at(1);
+    count--;
+  }
+
+  private Entry entryAt(int k) {
+    int i = at(k);
+    return items[i] instanceof Entry e
+        ? e
+        : new Entry((Message) items[i], sizes[i], expiries[i], null, false);
+  }
+
+  private boolean requeuedAt(int k) {
+    return items[at(k)] instanceof Entry e && e.requeued();
+  }
+
+  private void grow() {
+    int n = items.length;
+    Object[] newItems = new Object[n * 2];
+    long[] newSizes = new long[n * 2];
+    long[] newExpiries = new long[n * 2];
+    for (int k = 0; k < count; k++) {
+      int i = at(k);
+      newItems[k] = items[i];
+      newSizes[k] = sizes[i];
+      newExpiries[k] = expiries[i];
+    }
+    items = newItems;
+    sizes = newSizes;
+    expiries = newExpiries;
+    head = 0;
+  }
+
+  private void addLast(Object item, long size, long expiresAt) {
+    if (count == items.length) grow();
+    int i = at(count);
+    items[i] = item;
+    sizes[i] = size;
+    expiries[i] = expiresAt;
+    count++;
+    bytes += size;
+  }
+
+  private void addFirst(Entry e) {
+    if (count == items.length) grow();
+    head = (head - 1) & (items.length - 1);
+    items[head] = e;
+    sizes[head] = e.size();
+    expiries[head] = e.expiresAt();
+    count++;
+    bytes += e.size();
+  }
+
+  /** Which items {@link #removeWhere} takes out, by position from the oldest. */
+  private interface Pick {
+    boolean test(int k);
+  }
+
+  /** Removes the items {@code pick} chooses, keeping the others' order; returns the removed. */
+  private List<Entry> removeWhere(Pick pick) {
+    List<Entry> removed = new ArrayList<>(0);
+    int kept = 0;
+    int n = count;
+    for (int k = 0; k < n; k++) {
+      int i = at(k);
+      if (pick.test(k)) {
+        removed.add(entryAt(k));
+        bytes -= sizes[i];
+        continue;
+      }
+      int j = at(kept++);
+      items[j] = items[i];
+      sizes[j] = sizes[i];
+      expiries[j] = expiries[i];
+    }
+    for (int k = kept; k < n; k++) items[at(k)] = null;
+    count = kept;
+    return removed;
   }
 
   /** What {@link #offer} decided, and the entries it dropped to make room. */
@@ -79,34 +176,29 @@ final class OutboxQueue {
       if (!policy.dropsOldest()) return FULL;
       // How many of the oldest droppable entries must go; refuse if even all of them are not
       // enough.
-      int count = 0;
+      int drop = 0;
       long freed = 0;
-      for (Entry e : entries) {
-        if (fits(size, count, freed)) break;
-        if (e.requeued()) continue;
-        count++;
-        freed += e.size();
+      for (int k = 0; k < count; k++) {
+        if (fits(size, drop, freed)) break;
+        if (requeuedAt(k)) continue;
+        drop++;
+        freed += sizes[at(k)];
       }
-      if (!fits(size, count, freed)) return FULL;
-      dropped = new ArrayList<>(count);
-      for (Iterator<Entry> it = entries.iterator(); it.hasNext() && dropped.size() < count; ) {
-        Entry e = it.next();
-        if (e.requeued()) continue;
-        it.remove();
-        bytes -= e.size();
-        dropped.add(e);
-      }
+      if (!fits(size, drop, freed)) return FULL;
+      int[] left = {drop};
+      dropped = removeWhere(k -> left[0] > 0 && !requeuedAt(k) && left[0]-- > 0);
     }
-    entries.addLast(
-        new Entry(message, size, ttlMs == 0 ? Long.MAX_VALUE : now + ttlMs, tracker, false));
-    bytes += size;
+    long expiresAt = ttlMs == 0 ? Long.MAX_VALUE : now + ttlMs;
+    addLast(
+        tracker == null ? message : new Entry(message, size, expiresAt, tracker, false),
+        size,
+        expiresAt);
     return dropped.isEmpty() ? QUEUED : new Offer(SendResult.QUEUED, dropped);
   }
 
   /** Whether {@code size} more bytes fit once {@code count} entries of {@code freed} bytes go. */
   private boolean fits(long size, int count, long freed) {
-    return entries.size() - count < policy.maxMessages()
-        && bytes - freed + size <= policy.maxBytes();
+    return this.count - count < policy.maxMessages() && bytes - freed + size <= policy.maxBytes();
   }
 
   /**
@@ -114,50 +206,30 @@ final class OutboxQueue {
    * again before anything queued later. Limits do not apply: they were accepted already.
    */
   void requeueFirst(List<Entry> inOrder) {
-    for (int i = inOrder.size() - 1; i >= 0; i--) {
-      Entry e = inOrder.get(i).requeue();
-      entries.addFirst(e);
-      bytes += e.size();
-    }
+    for (int i = inOrder.size() - 1; i >= 0; i--) addFirst(inOrder.get(i).requeue());
   }
 
   /** Removes the entry {@code tracker} waits on, if it is still queued. */
   boolean remove(SendTracker tracker) {
-    return entries.removeIf(
-        e -> {
-          if (e.tracker() != tracker) return false;
-          bytes -= e.size();
-          return true;
-        });
+    return !removeWhere(k -> items[at(k)] instanceof Entry e && e.tracker() == tracker).isEmpty();
   }
 
   /** Removes and returns the entries whose time-to-live has passed at {@code now}. */
   List<Entry> removeExpired(long now) {
     if (nextExpiry() > now) return Collections.emptyList();
-    List<Entry> expired = new ArrayList<>();
-    for (Iterator<Entry> it = entries.iterator(); it.hasNext(); ) {
-      Entry e = it.next();
-      if (e.expiresAt() > now) continue;
-      it.remove();
-      bytes -= e.size();
-      expired.add(e);
-    }
-    return expired;
+    return removeWhere(k -> expiries[at(k)] <= now);
   }
 
   /** When the next entry expires, or {@link Long#MAX_VALUE}. */
   long nextExpiry() {
     if (ttlMs == 0) return Long.MAX_VALUE;
     long next = Long.MAX_VALUE;
-    for (Entry e : entries) next = Math.min(next, e.expiresAt());
+    for (int k = 0; k < count; k++) next = Math.min(next, expiries[at(k)]);
     return next;
   }
 
   /** Empties the outbox and returns what it held, oldest first. */
   List<Entry> removeAll() {
-    List<Entry> all = new ArrayList<>(entries);
-    entries.clear();
-    bytes = 0;
-    return all;
+    return removeWhere(k -> true);
   }
 }

@@ -15,7 +15,8 @@ import java.util.Set;
 /**
  * Runs every benchmark and writes the report. Arguments: {@code --out FILE} (default {@code
  * BENCHMARKS.md}), {@code --only name,name} (a subset, for working on one), {@code --quick} (fewer
- * rounds and messages: a smoke run, not a measurement).
+ * rounds and messages: a smoke run, not a measurement), {@code --case TEXT} (only the overhead
+ * throughput cases whose name contains TEXT, for working on one row).
  */
 public final class Main {
   private Main() {}
@@ -24,17 +25,19 @@ public final class Main {
     Path out = Path.of("BENCHMARKS.md");
     Set<String> only = new LinkedHashSet<>();
     boolean quick = false;
+    String caseFilter = "";
     for (int i = 0; i < args.length; i++) {
       switch (args[i]) {
         case "--out" -> out = Path.of(args[++i]);
         case "--only" -> only.addAll(Arrays.asList(args[++i].split(",")));
         case "--quick" -> quick = true;
+        case "--case" -> caseFilter = args[++i];
         default -> throw new IllegalArgumentException("unknown argument " + args[i]);
       }
     }
     List<Workload> workloads =
         List.of(
-            new Overhead(quick),
+            new Overhead(quick, caseFilter),
             new Scale(quick),
             new Detection(quick),
             new Recovery(quick),

@@ -50,9 +50,9 @@ final class Overhead implements Workload {
   private final List<Case> cases;
   private final int pingPongs;
 
-  Overhead(boolean quick) {
+  Overhead(boolean quick, String caseFilter) {
     int scale = quick ? 10 : 1;
-    cases =
+    List<Case> all =
         List.of(
             new Case("64 B binary", 64, false, 200_000 / scale),
             new Case("1 KiB binary", 1024, false, 100_000 / scale),
@@ -61,6 +61,9 @@ final class Overhead implements Workload {
             // More in flight than Lifeline's default high-water mark (1 MiB): the outbox is in
             // the path, and drains as OkHttp's queue makes room.
             new Case("16 KiB binary, 2 MiB in flight", 16 * 1024, false, 40_000 / scale, 2 << 20));
+    cases = all.stream().filter(c -> c.name().contains(caseFilter)).toList();
+    if (cases.isEmpty())
+      throw new IllegalArgumentException("no overhead case matches " + caseFilter);
     pingPongs = 20_000 / scale;
   }
 

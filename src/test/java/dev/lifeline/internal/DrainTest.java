@@ -1,0 +1,166 @@
+package dev.lifeline.internal;
+
+import static java.time.Duration.ofMillis;
+import static java.time.Duration.ofSeconds;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.lifeline.NotDeliveredException;
+import dev.lifeline.NotDeliveredException.Reason;
+import dev.lifeline.SendResult;
+import io.reactivex.rxjava3.observers.TestObserver;
+import java.time.Duration;
+import org.junit.jupiter.api.Test;
+
+/**
+ * How the outbox follows OkHttp's queue: OkHttp's writer writes a frame to the socket, and only
+ * then takes it out of its queue. These tests step the fake writer through those two moments
+ * separately, the way the real one goes through them.
+ */
+class DrainTest {
+  private final Harness h = new Harness();
+
+  /** The writer's bytes for one frame reach the socket; the frame is still counted as queued. */
+  private void bytesOut(FakeWebSockets.FakeSocket fake, int bytes) {
+    synchronized (fake) {
+      h.activity.onWrite(bytes);
+    }
+  }
+
+  /** Then the writer takes the oldest frame, of {@code size} bytes, out of its queue. */
+  private static void countedOut(FakeWebSockets.FakeSocket fake, long size) {
+    synchronized (fake) {
+      fake.writtenCount++;
+      fake.queueSize -= size;
+    }
+  }
+
+  @Test
+  void aDrainThatRunsBeforeOkHttpCountsOutItsLastFrameLooksAgainSoTheOutboxIsNotLeftBehind() {
+    h.highWaterMark = 100;
+    FakeWebSockets.FakeSocket fake = h.connected();
+    fake.queueGrows = true;
+    assertThat(h.socket.send("a".repeat(30))).isEqualTo(SendResult.SENT);
+    assertThat(h.socket.send("d".repeat(30))).isEqualTo(SendResult.SENT);
+    assertThat(h.socket.send("b".repeat(90))).isEqualTo(SendResult.QUEUED);
+    h.advance(Duration.ZERO);
+    bytesOut(fake, 36);
+    h.advance(Duration.ZERO);
+    countedOut(fake, 30);
+    bytesOut(fake, 36); // the last frame's bytes leave...
+    h.advance(Duration.ZERO); // ...and the drain they wake runs before OkHttp counts it out
+    assertThat(fake.sentTexts()).hasSize(2);
+
+    countedOut(fake, 30); // no write follows this
+    h.advance(ofMillis(1));
+    assertThat(fake.sentTexts()).containsExactly("a".repeat(30), "d".repeat(30), "b".repeat(90));
+  }
+
+  @Test
+  void aMessageLargerThanTheMarkGoesOnceTheLastFrameAheadOfItIsCountedOut() {
+    h.highWaterMark = 100;
+    FakeWebSockets.FakeSocket fake = h.connected();
+    fake.queueGrows = true;
+    h.socket.send("a".repeat(30));
+    h.socket.send("d".repeat(30));
+    assertThat(h.socket.send("c".repeat(150))).isEqualTo(SendResult.QUEUED);
+    h.advance(Duration.ZERO);
+    bytesOut(fake, 36);
+    h.advance(Duration.ZERO);
+    countedOut(fake, 30);
+    bytesOut(fake, 36);
+    h.advance(Duration.ZERO);
+    countedOut(fake, 30);
+    h.advance(ofMillis(1));
+    assertThat(fake.sentTexts()).containsExactly("a".repeat(30), "d".repeat(30), "c".repeat(150));
+  }
+
+  @Test
+  void theSecondLooksStopWhileTheWriterIsStalledAndStartAgainWhenItWrites() {
+    h.highWaterMark = 100;
+    FakeWebSockets.FakeSocket fake = h.connected();
+    fake.queueGrows = true;
+    h.socket.send("a".repeat(60));
+    h.socket.send("b".repeat(90));
+    h.advance(Duration.ZERO);
+    bytesOut(fake, 30); // half the frame; then the peer stops reading
+    h.advance(ofSeconds(10));
+    int idle = h.scheduler.pendingTasks();
+    h.advance(ofSeconds(10));
+    assertThat(h.scheduler.pendingTasks()).as("no polling while nothing moves").isEqualTo(idle);
+    assertThat(fake.sentTexts()).hasSize(1);
+
+    bytesOut(fake, 36); // the peer reads again: the rest of the frame leaves
+    h.advance(Duration.ZERO);
+    countedOut(fake, 60);
+    h.advance(ofMillis(1));
+    assertThat(fake.sentTexts()).hasSize(2);
+  }
+
+  @Test
+  void aBacklogMovesInBatchesOnceHalfTheMarkIsFreeNotAtEveryWrite() {
+    h.highWaterMark = 1_000;
+    FakeWebSockets.FakeSocket fake = h.connected();
+    fake.queueGrows = true;
+    for (int i = 0; i < 10; i++) {
+      assertThat(h.socket.send(String.format("%03d", i).repeat(33) + "-"))
+          .isEqualTo(SendResult.SENT);
+    }
+    for (int i = 10; i < 15; i++) {
+      assertThat(h.socket.send(String.format("%03d", i).repeat(33) + "-"))
+          .isEqualTo(SendResult.QUEUED);
+    }
+    h.advance(Duration.ZERO);
+    fake.writeFrames(5); // OkHttp's queue: 1000 bytes, then 600 when the fifth frame is written
+    h.advance(Duration.ZERO);
+    assertThat(fake.sentTexts()).as("more than half the mark still queued").hasSize(10);
+
+    fake.writeFrames(1); // written at 500 queued: half the mark is free
+    h.advance(Duration.ZERO);
+    assertThat(fake.sentTexts()).hasSize(15);
+  }
+
+  @Test
+  void aFrameWrittenJustBeforeTheConnectionFailedIsNotSentAgain() {
+    FakeWebSockets.FakeSocket fake = h.connected();
+    fake.queueGrows = true;
+    assertThat(h.socket.send("once")).isEqualTo(SendResult.SENT);
+    bytesOut(fake, 10); // the writer wrote the whole frame, and is about to count it out...
+    fake.drop(); // ...when the reader fails
+    h.advance(Duration.ZERO);
+    assertThat(fake.cancelled).as("cancelled: nothing more is written").isTrue();
+
+    countedOut(fake, 4);
+    h.advance(h.waiting().delay());
+    FakeWebSockets.FakeSocket next = h.fakes.last().open();
+    assertThat(next.sentTexts()).as("written once: at most once").isEmpty();
+  }
+
+  @Test
+  void aFrameTheFailedConnectionNeverCountedOutIsSentAgainFirst() {
+    FakeWebSockets.FakeSocket fake = h.connected();
+    fake.queueGrows = true;
+    h.socket.send("old");
+    fake.drop(); // its writer never got to it
+    h.advance(Duration.ZERO);
+    assertThat(h.socket.send("new")).isEqualTo(SendResult.QUEUED);
+    h.advance(h.waiting().delay());
+    FakeWebSockets.FakeSocket next = h.fakes.last().open();
+    assertThat(next.sentTexts()).containsExactly("old", "new");
+  }
+
+  @Test
+  void closeRightAfterAFailureReportsWhatTheConnectionNeverWrote() {
+    FakeWebSockets.FakeSocket fake = h.connected();
+    fake.queueGrows = true;
+    TestObserver<NotDeliveredException> undelivered = h.socket.undelivered().test();
+    h.socket.send("stuck");
+    fake.drop();
+    h.advance(Duration.ZERO);
+    h.socket.close(); // before the outbox settled what the connection wrote
+    undelivered.assertValueCount(1);
+    assertThat(undelivered.values().get(0).message().text()).isEqualTo("stuck");
+    assertThat(undelivered.values().get(0).reason()).isEqualTo(Reason.CLOSED);
+    h.advance(ofSeconds(1));
+    assertThat(h.scheduler.pendingTasks()).isZero();
+  }
+}
