@@ -8,6 +8,7 @@ import io.reactivex.rxjava3.core.Observable;
 import io.reactivex.rxjava3.disposables.Disposable;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.Comparator;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -609,7 +610,7 @@ final class Outbound {
       }
     }
     if (!defer) {
-      settle(List.of(lane), signals, true);
+      settle(Collections.singletonList(lane), signals, true);
       return;
     }
     if (!holds) return;
