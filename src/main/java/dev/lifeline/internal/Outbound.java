@@ -42,7 +42,7 @@ import org.slf4j.LoggerFactory;
  * looking every {@value #UNCOUNTED_POLL_MS} ms while anything waits.
  *
  * <p><b>A connection that ended</b> (see {@link #ended}) is cancelled before its messages are
- * settled, and settled {@value #ENDED_SETTLE_MS} ms later or as soon as anything needs the answer.
+ * settled, and settled {@value #ENDED_SETTLE_MS} ms later (sooner on close() or a give-up).
  *
  * <p>Threads: {@link #send} from any thread; the methods taking a {@code signals} list from the
  * socket's loop, which runs the signals after the event's bookkeeping; {@link #onBytesWritten} on
@@ -202,6 +202,7 @@ final class Outbound {
   // Read by the writer thread on every write: whether it should ask for a drain.
   private volatile boolean awaitsWritten; // a sender waits to hear its message was written
   private volatile long drainAtQueued = -1; // the outbox waits for OkHttp's queue to fall to this
+  private volatile boolean stalled; // the second looks gave up: a send looks once more
   private volatile boolean expiryArmed; // whether a timer waits for the next expiry
 
   // Loop-confined.
@@ -250,7 +251,7 @@ final class Outbound {
     synchronized (this) {
       if (closed) return SendResult.REJECTED_CLOSED;
       Lane lane = target;
-      if (lane != null && outbox.isEmpty() && hasRoom(lane, message, size)) {
+      if (lane != null && outbox.isEmpty() && ending.isEmpty() && hasRoom(lane, message, size)) {
         if (tracker == null
             ? write(lane, message, size)
             : handTo(lane, entry(message, size, tracker))) {
@@ -271,7 +272,9 @@ final class Outbound {
     }
     if (result == SendResult.QUEUED) {
       if (log.isTraceEnabled()) log.trace("{} QUEUED {}", host.name(), Link.describe(message));
-      if (first || (expiring && !expiryArmed)) requestDrain(); // a drain arms the expiry timer
+      // A drain arms the expiry timer; after the second looks gave up on a stalled writer, a
+      // send is the next event that can find the room it left.
+      if (first || stalled || (expiring && !expiryArmed)) requestDrain();
     } else {
       log.debug(
           "{} {}: {} ({} bytes)",
@@ -318,6 +321,8 @@ final class Outbound {
     long size = message.sizeInBytes();
     lane.lastFrameSize = size;
     if (lane.holdsAny()) lane.watched += size;
+    // Now the last frame: its writes must still ask for the drain the outbox waits for.
+    if (lane == target && drainAtQueued >= 0 && drainAtQueued < size) drainAtQueued = size;
     return true;
   }
 
@@ -425,14 +430,16 @@ final class Outbound {
     List<Entry> expired;
     List<Entry> written = new ArrayList<>(0);
     boolean relook = false;
+    boolean again = false;
     boolean poll;
     long queued = -1;
     long nextExpiry;
     synchronized (this) {
       expired = outbox.removeExpired(now);
       for (Lane lane : closing) prune(lane, written);
-      Lane lane = target;
-      boolean moved = false;
+      // While an ended connection is not settled, what it did not write is not back in the
+      // outbox yet: nothing newer may go ahead of it.
+      Lane lane = ending.isEmpty() ? target : null;
       if (lane != null) {
         prune(lane, written);
         Object item;
@@ -440,9 +447,14 @@ final class Outbound {
           Message m = OutboxQueue.messageOf(item);
           long size = outbox.peekSize();
           if (!hasRoom(lane, m, size)) break;
-          if (!(item instanceof Entry e ? handTo(lane, e) : write(lane, m, size))) break;
+          boolean handed =
+              item instanceof Entry e
+                  ? handTo(lane, e)
+                  : expiring // an entry keeps its time-to-live should it come back
+                      ? handTo(lane, new Entry(m, size, outbox.peekExpiry(), null, false))
+                      : write(lane, m, size);
+          if (!handed) break;
           outbox.poll();
-          moved = true;
         }
       }
       boolean waits = !outbox.isEmpty();
@@ -458,15 +470,18 @@ final class Outbound {
       }
       drainAtQueued = at;
       poll = (at >= 0 || awaited) && !countsBytes();
-      // OkHttp takes a frame out of its queue only after the socket wrote it, and nothing is
-      // written after the last one: a drain woken by that last write can see it still queued.
-      // Look again shortly, then less often, until OkHttp has counted it out.
-      if (lane != null && !moved && (waits || lane.awaited > 0)) {
-        queued = lane.lastQueueSize;
-        relook = queued > 0 && queued <= lane.lastFrameSize;
+      if (lane != null && (waits || lane.awaited > 0)) {
+        // Asked again after the threshold is out: a write since the prune either saw it, or is
+        // counted here. OkHttp takes a frame out of its queue only after the socket wrote it, and
+        // nothing is written after the last one: if only that one is left, look again shortly,
+        // then less often, until OkHttp has counted it out.
+        queued = lane.link.queueSize();
+        again = waits && queued <= at && queued < lane.lastQueueSize;
+        relook = !again && queued > 0 && queued <= lane.lastFrameSize;
       }
       nextExpiry = outbox.nextExpiry();
     }
+    if (again) requestDrain(); // room came while this drain ran
     Why expiry = null;
     for (Entry e : expired) {
       if (expiry == null) expiry = Why.expired(outbox.policy().timeToLive());
@@ -480,6 +495,7 @@ final class Outbound {
     }
     relookQueued = relook ? queued : -1;
     relookBytes = bytesOut;
+    stalled = relook && relookMs > RELOOK_LAST_MS && !poll;
     if (poll) {
       lookAgain = host.after(Duration.ofMillis(UNCOUNTED_POLL_MS), this::drainNow);
     } else if (relook && relookMs <= RELOOK_LAST_MS) {
@@ -544,9 +560,11 @@ final class Outbound {
     }
   }
 
-  /** Loop: {@code lane}'s connection is ready; what the outbox holds goes out now. */
+  /**
+   * Loop: {@code lane}'s connection is ready; what the outbox holds goes out now, or once the
+   * connections that ended have settled (see {@link #ended}).
+   */
   void attach(Lane lane, List<Runnable> signals) {
-    settleEnded(signals, false); // what ended connections did not write goes first
     synchronized (this) {
       // Unanswered messages of a connection still closing gracefully (disconnect(), then connect()
       // before its end was heard) go first here too: at least once.
@@ -557,6 +575,7 @@ final class Outbound {
           for (PendingReply r : replies.unansweredOn(old.link)) {
             entries.add(new Entry(r.message, r.size, Long.MAX_VALUE, r, true));
             order.add(r.sentSeq);
+            removeHanded(old, r); // sent again from here, not once more when the old one ends
           }
         }
         sortBy(entries, order);
@@ -590,18 +609,20 @@ final class Outbound {
    * order; what it wrote is resolved as written.
    *
    * <p>If it still holds messages OkHttp had not counted out, the connection is cancelled first (so
-   * that OkHttp writes nothing more), and the decision waits {@value #ENDED_SETTLE_MS} ms, or until
-   * a new connection is ready, close() or a give-up: OkHttp takes a frame out of its queue just
-   * after the socket wrote it, and a connection can end (its reader failed, say) while its writer
-   * is between the two. Deciding at once would take a written frame for an unwritten one and send
-   * it twice.
+   * that OkHttp writes nothing more), and the decision waits {@value #ENDED_SETTLE_MS} ms, unless
+   * close() or a give-up needs it sooner; until then nothing newer goes to a new connection. OkHttp
+   * takes a frame out of its queue just after the socket wrote it, and a connection can end (its
+   * reader failed, say) while its writer is between the two. Deciding at once would take a written
+   * frame for an unwritten one and send it twice.
    */
   void ended(Lane lane, List<Runnable> signals) {
+    List<Entry> written = new ArrayList<>(0);
     boolean holds;
     boolean defer;
     synchronized (this) {
       if (target == lane) target = null;
       closing.remove(lane);
+      prune(lane, written); // what OkHttp counted out is written; only the rest can be in doubt
       holds = lane.holdsAny();
       defer = holds || !ending.isEmpty(); // with others waiting, in one batch: hand-off order
       if (defer && !lane.ending) {
@@ -609,6 +630,7 @@ final class Outbound {
         ending.add(lane);
       }
     }
+    for (Entry e : written) resolveWritten(e, signals);
     if (!defer) {
       settle(Collections.singletonList(lane), signals, true);
       return;
@@ -635,7 +657,8 @@ final class Outbound {
       for (Lane l : lanes) l.ending = false;
     }
     settleTimer.dispose();
-    settle(lanes, signals, drain);
+    settle(lanes, signals, false);
+    if (drain) drain(signals); // the outbox may have waited for them, even with none to resend
   }
 
   private void settle(List<Lane> lanes, List<Runnable> signals, boolean drainAfter) {

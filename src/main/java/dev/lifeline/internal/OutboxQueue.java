@@ -66,6 +66,11 @@ final class OutboxQueue {
     return sizes[head];
   }
 
+  /** When the oldest item expires ({@link Long#MAX_VALUE}: never). */
+  long peekExpiry() {
+    return expiries[head];
+  }
+
   /** The message of an item from {@link #peekItem}. */
   static Message messageOf(Object item) {
     return item instanceof Entry e ? e.message() : (Message) item;

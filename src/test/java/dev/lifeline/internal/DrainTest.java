@@ -4,8 +4,11 @@ import static java.time.Duration.ofMillis;
 import static java.time.Duration.ofSeconds;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.lifeline.Heartbeat;
+import dev.lifeline.Message;
 import dev.lifeline.NotDeliveredException;
 import dev.lifeline.NotDeliveredException.Reason;
+import dev.lifeline.Outbox;
 import dev.lifeline.SendResult;
 import io.reactivex.rxjava3.observers.TestObserver;
 import java.time.Duration;
@@ -162,5 +165,121 @@ class DrainTest {
     assertThat(undelivered.values().get(0).reason()).isEqualTo(Reason.CLOSED);
     h.advance(ofSeconds(1));
     assertThat(h.scheduler.pendingTasks()).isZero();
+  }
+
+  @Test
+  void aWriterThatEmptiesItsQueueWhileADrainLooksIsNotMissed() {
+    h.highWaterMark = 100;
+    FakeWebSockets.FakeSocket fake = h.connected();
+    fake.queueGrows = true;
+    h.socket.send("a".repeat(30));
+    h.socket.send("d".repeat(30));
+    assertThat(h.socket.send("b".repeat(90))).isEqualTo(SendResult.QUEUED);
+    // The drain asks OkHttp's queue twice (to settle what was written, then for room); just after
+    // the second answer, OkHttp's writer writes everything, before the drain has said what size of
+    // queue should wake the next one.
+    fake.afterQueueSizeCall = fake.queueSizeCalls + 2;
+    fake.afterQueueSize = fake::writeAll;
+    h.advance(Duration.ZERO);
+    h.advance(ofSeconds(1));
+    assertThat(fake.sentTexts()).containsExactly("a".repeat(30), "d".repeat(30), "b".repeat(90));
+  }
+
+  @Test
+  void aHeartbeatPingQueuedLastStillWakesTheDrainItsWriteEnds() {
+    h.highWaterMark = 100;
+    h.heartbeat = Heartbeat.application(ofSeconds(15), ofSeconds(10), "ping-ping-ping", "pong");
+    FakeWebSockets.FakeSocket fake = h.connected();
+    fake.queueGrows = true;
+    h.socket.send("12345678");
+    assertThat(h.socket.send("c".repeat(150))).isEqualTo(SendResult.QUEUED); // larger than the mark
+    h.advance(ofSeconds(15)); // the ping goes behind the 8 bytes
+    assertThat(fake.sentTexts()).containsExactly("12345678", "ping-ping-ping");
+    fake.writeAll();
+    h.advance(Duration.ZERO);
+    assertThat(fake.sentTexts()).containsExactly("12345678", "ping-ping-ping", "c".repeat(150));
+  }
+
+  @Test
+  void afterTheSecondLooksGaveUpOnAStalledWriterTheNextSendLooksAgain() {
+    h.highWaterMark = 100;
+    FakeWebSockets.FakeSocket fake = h.connected();
+    fake.queueGrows = true;
+    h.socket.send("a".repeat(30));
+    h.socket.send("d".repeat(30));
+    h.socket.send("b".repeat(90));
+    h.advance(Duration.ZERO);
+    bytesOut(fake, 36);
+    countedOut(fake, 30);
+    bytesOut(fake, 36);
+    h.advance(ofMillis(500)); // the writer is held off the CPU before it counts the frame out
+    countedOut(fake, 30);
+    assertThat(h.socket.send("e")).isEqualTo(SendResult.QUEUED);
+    h.advance(Duration.ZERO);
+    assertThat(fake.sentTexts()).endsWith("b".repeat(90), "e");
+  }
+
+  @Test
+  void aServerCloseWithEverythingWrittenIsAnsweredNotCancelled() {
+    FakeWebSockets.FakeSocket fake = h.connected();
+    fake.queueGrows = true;
+    h.socket.send("x");
+    fake.writeAll();
+    fake.serverClose(1000, "bye");
+    h.advance(Duration.ZERO);
+    assertThat(fake.cancelled).isFalse();
+    assertThat(fake.closeCode).as("the close frame answered").isEqualTo(1000);
+  }
+
+  @Test
+  void aQueuedMessageSentAgainAfterADropKeepsItsTimeToLive() {
+    h.highWaterMark = 100;
+    h.outbox = Outbox.defaults().timeToLive(ofSeconds(5));
+    FakeWebSockets.FakeSocket fake = h.connected();
+    fake.queueGrows = true;
+    TestObserver<NotDeliveredException> undelivered = h.socket.undelivered().test();
+    h.socket.send("a".repeat(90));
+    assertThat(h.socket.send("b".repeat(50))).isEqualTo(SendResult.QUEUED);
+    fake.writeFrames(1);
+    h.advance(Duration.ZERO);
+    assertThat(fake.sentTexts()).as("handed from the outbox").hasSize(2);
+    fake.drop(); // before OkHttp wrote it
+    h.advance(ofSeconds(10));
+    FakeWebSockets.FakeSocket next = h.fakes.last().open();
+    h.advance(ofSeconds(1));
+    assertThat(next.sentTexts()).as("expired while the socket was down").isEmpty();
+    undelivered.assertValueCount(1);
+    assertThat(undelivered.values().get(0).reason()).isEqualTo(Reason.EXPIRED);
+  }
+
+  @Test
+  void anUnansweredMessageOfAClosingConnectionIsSentOnceOnTheNextEvenWhenTheOldOneFails() {
+    h.correlation = Reports.requestsById(ofSeconds(10));
+    FakeWebSockets.FakeSocket first = h.connected();
+    first.queueGrows = true;
+    h.replies.sendAcknowledged(Message.text("req:1:x")).test();
+    h.socket.disconnect(); // closes gracefully; the message is still in OkHttp's queue
+    h.socket.connect();
+    FakeWebSockets.FakeSocket second = h.fakes.last().open();
+    first.drop(); // the old connection fails before it wrote it
+    h.advance(ofSeconds(1));
+    assertThat(second.sentTexts()).containsExactly("req:1:x");
+  }
+
+  @Test
+  void aConnectionReadyBeforeTheLastOneSettledWaitsForIt() {
+    FakeWebSockets.FakeSocket fake = h.connected();
+    fake.queueGrows = true;
+    h.socket.send("once");
+    bytesOut(fake, 10); // written, not yet counted out...
+    fake.drop(); // ...when the reader fails
+    h.socket.reconnectNow();
+    FakeWebSockets.FakeSocket next = h.fakes.last().open(); // ready at once
+    assertThat(h.socket.send("after")).isEqualTo(SendResult.QUEUED);
+    assertThat(next.sentTexts()).isEmpty();
+    h.advance(ofMillis(5));
+    countedOut(fake, 4); // the old writer gets the CPU back
+    h.advance(ofMillis(20));
+    assertThat(next.sentTexts()).containsExactly("after");
   }
 }

@@ -14,6 +14,7 @@ import okhttp3.Response;
 import okhttp3.WebSocket;
 import okhttp3.WebSocketListener;
 import okio.ByteString;
+import org.jspecify.annotations.Nullable;
 
 /**
  * A {@link WebSocket.Factory} whose sockets the test drives by hand: open them, push messages, fail
@@ -222,10 +223,21 @@ final class FakeWebSockets implements WebSocket.Factory {
       return request;
     }
 
+    /** Run once, just after the {@link #afterQueueSizeCall}-th {@link #queueSize()} is read. */
+    @Nullable Runnable afterQueueSize;
+
+    int afterQueueSizeCall;
+
     @Override
     public synchronized long queueSize() {
       queueSizeCalls++;
-      return queueSize;
+      long answer = queueSize;
+      Runnable then = afterQueueSize;
+      if (then != null && queueSizeCalls == afterQueueSizeCall) {
+        afterQueueSize = null;
+        then.run(); // OkHttp's writer moves on while the caller still holds this answer
+      }
+      return answer;
     }
 
     @Override
