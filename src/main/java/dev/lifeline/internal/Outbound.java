@@ -86,87 +86,14 @@ final class Outbound {
     void submit(Runnable event);
   }
 
-  /**
-   * What one connection was handed and is not known to have written, oldest first, with no
-   * allocation per message: parallel rings of the item (the {@link Message} of a plain send, the
-   * {@link Entry} of a followed one, null once nobody wants it), the lane's byte count right after
-   * it (written once OkHttp's queue holds no more than the bytes enqueued after it), and its
-   * hand-off number.
-   */
-  private static final class Handoffs {
-    private Object[] items = new Object[16];
-    private long[] bases = new long[16];
-    private long[] seqs = new long[16];
-    private int head;
-    private int size;
-
-    boolean isEmpty() {
-      return size == 0;
-    }
-
-    int size() {
-      return size;
-    }
-
-    void add(Object item, long base, long seq) {
-      if (size == items.length) grow();
-      int i = (head + size) & (items.length - 1);
-      items[i] = item;
-      bases[i] = base;
-      seqs[i] = seq;
-      size++;
-    }
-
-    private void grow() {
-      int n = items.length;
-      Object[] newItems = new Object[n * 2];
-      long[] newBases = new long[n * 2];
-      long[] newSeqs = new long[n * 2];
-      for (int k = 0; k < size; k++) {
-        int i = (head + k) & (n - 1);
-        newItems[k] = items[i];
-        newBases[k] = bases[i];
-        newSeqs[k] = seqs[i];
-      }
-      items = newItems;
-      bases = newBases;
-      seqs = newSeqs;
-      head = 0;
-    }
-
-    @Nullable Object item(int k) {
-      return items[(head + k) & (items.length - 1)];
-    }
-
-    long base(int k) {
-      return bases[(head + k) & (items.length - 1)];
-    }
-
-    long seq(int k) {
-      return seqs[(head + k) & (items.length - 1)];
-    }
-
-    void forget(int k) {
-      items[(head + k) & (items.length - 1)] = null;
-    }
-
-    @Nullable Object pollFirst() {
-      Object item = items[head];
-      items[head] = null;
-      head = (head + 1) & (items.length - 1);
-      size--;
-      return item;
-    }
-
-    void clear() {
-      while (size > 0) pollFirst();
-    }
-  }
-
   /** The send side of one connection. Fields guarded by the enclosing {@link Outbound}. */
   static final class Lane {
     final Link link;
-    private @Nullable Handoffs handed; // made on the first send
+    // What this connection was handed and is not known to have written, oldest first: the item
+    // (the Message of a plain send, the Entry of a followed one, null once nobody wants it), the
+    // lane's byte count right after it (written once OkHttp's queue holds no more than the bytes
+    // enqueued after it), and its hand-off number. Made on the first send.
+    private @Nullable Ring handed;
     private int awaited; // followed entries whose sender waits until they are written
     private long watched; // exact bytes enqueued since `handed` was last empty
     private long knownRoom; // a lower bound on the room under the mark (see hasRoom)
@@ -351,13 +278,13 @@ final class Outbound {
   }
 
   private long follow(Lane lane, Object item, long size) {
-    Handoffs handed = lane.handed;
-    if (handed == null) lane.handed = handed = new Handoffs();
+    Ring handed = lane.handed;
+    if (handed == null) lane.handed = handed = new Ring();
     if (handed.isEmpty()) lane.watched = 0;
     lane.watched += size;
     lane.lastFrameSize = size;
     long seq = ++handoffs;
-    handed.add(item, lane.watched, seq);
+    handed.addLast(item, lane.watched, seq);
     return seq;
   }
 
@@ -527,8 +454,8 @@ final class Outbound {
     long queued = lane.link.queueSize();
     lane.lastQueueSize = queued;
     lane.knownRoom = highWaterMark - queued;
-    Handoffs handed = lane.handed;
-    while (handed != null && !handed.isEmpty() && queued <= lane.watched - handed.base(0)) {
+    Ring handed = lane.handed;
+    while (handed != null && !handed.isEmpty() && queued <= lane.watched - handed.first(0)) {
       Object item = handed.pollFirst();
       if (item instanceof Entry e && e.tracker() != null) {
         if (e.tracker().waitsForWritten()) lane.awaited--;
@@ -542,10 +469,10 @@ final class Outbound {
    * hear it was written (that one a drain resolves).
    */
   private void dropWritten(Lane lane, long queued) {
-    Handoffs handed = lane.handed;
+    Ring handed = lane.handed;
     while (handed != null
         && !handed.isEmpty()
-        && queued <= lane.watched - handed.base(0)
+        && queued <= lane.watched - handed.first(0)
         && !(handed.item(0) instanceof Entry e
             && e.tracker() != null
             && e.tracker().waitsForWritten())) {
@@ -689,13 +616,13 @@ final class Outbound {
   private void collectUnwritten(
       Lane lane, List<Entry> written, List<Entry> entries, List<Long> order) {
     prune(lane, written);
-    Handoffs handed = lane.handed;
+    Ring handed = lane.handed;
     if (handed != null) {
       for (int k = 0; k < handed.size(); k++) {
         Object item = handed.item(k);
         if (item == null) continue;
         entries.add(item instanceof Entry e ? e : plainEntry((Message) item));
-        order.add(handed.seq(k));
+        order.add(handed.second(k));
       }
       handed.clear();
       lane.awaited = 0;
@@ -753,7 +680,7 @@ final class Outbound {
     lane.link.kill(cause); // OkHttp writes nothing more; what it wrote until now is counted below
     synchronized (this) {
       prune(lane, written);
-      Handoffs handed = lane.handed;
+      Ring handed = lane.handed;
       if (handed != null) {
         for (int k = 0; k < handed.size(); k++) {
           Object item = handed.item(k);
@@ -819,12 +746,12 @@ final class Outbound {
   private static void removeHanded(Lane lane, SendTracker tracker) {
     // Still in OkHttp's queue: it will be written, but nobody waits for it any more, and it is not
     // to be sent again. It keeps its place: the byte counts of those after it depend on it.
-    Handoffs handed = lane.handed;
+    Ring handed = lane.handed;
     if (handed == null) return;
     for (int k = 0; k < handed.size(); k++) {
       if (handed.item(k) instanceof Entry e && e.tracker() == tracker) {
         if (tracker.waitsForWritten()) lane.awaited--;
-        handed.forget(k);
+        handed.setItem(k, null);
       }
     }
   }

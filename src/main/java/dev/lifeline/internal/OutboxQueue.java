@@ -6,6 +6,8 @@ import dev.lifeline.SendResult;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
+import java.util.Objects;
+import java.util.function.IntPredicate;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -30,13 +32,9 @@ final class OutboxQueue {
   private final Outbox policy;
   private final long ttlMs;
 
-  // A ring of parallel arrays, so that a plain send costs no allocation: the item is the Message
-  // itself when nobody waits on it and it was never handed to a connection, else its Entry.
-  private Object[] items = new Object[16];
-  private long[] sizes = new long[16];
-  private long[] expiries = new long[16];
-  private int head;
-  private int count;
+  // A plain send costs no allocation: the item is the Message itself when nobody waits on it and it
+  // was never handed to a connection, else its Entry; with its size and when it expires.
+  private final Ring ring = new Ring();
   private long bytes;
 
   OutboxQueue(Outbox policy) {
@@ -49,26 +47,22 @@ final class OutboxQueue {
   }
 
   boolean isEmpty() {
-    return count == 0;
-  }
-
-  private int at(int k) {
-    return (head + k) & (items.length - 1);
+    return ring.isEmpty();
   }
 
   /** The oldest item: a plain {@link Message}, or an {@link Entry}; null if empty. */
   @Nullable Object peekItem() {
-    return count == 0 ? null : items[head];
+    return ring.isEmpty() ? null : ring.item(0);
   }
 
   /** The size in bytes of the oldest item. */
   long peekSize() {
-    return sizes[head];
+    return ring.first(0);
   }
 
   /** When the oldest item expires ({@link Long#MAX_VALUE}: never). */
   long peekExpiry() {
-    return expiries[head];
+    return ring.second(0);
   }
 
   /** The message of an item from {@link #peekItem}. */
@@ -78,84 +72,34 @@ final class OutboxQueue {
 
   /** Removes the oldest item. */
   void poll() {
-    bytes -= sizes[head];
-    items[head] = null;
-    head = at(1);
-    count--;
+    bytes -= ring.first(0);
+    ring.pollFirst();
   }
 
   private Entry entryAt(int k) {
-    int i = at(k);
-    return items[i] instanceof Entry e
+    return ring.item(k) instanceof Entry e
         ? e
-        : new Entry((Message) items[i], sizes[i], expiries[i], null, false);
+        : new Entry(
+            (Message) Objects.requireNonNull(ring.item(k)),
+            ring.first(k),
+            ring.second(k),
+            null,
+            false);
   }
 
   private boolean requeuedAt(int k) {
-    return items[at(k)] instanceof Entry e && e.requeued();
-  }
-
-  private void grow() {
-    int n = items.length;
-    Object[] newItems = new Object[n * 2];
-    long[] newSizes = new long[n * 2];
-    long[] newExpiries = new long[n * 2];
-    for (int k = 0; k < count; k++) {
-      int i = at(k);
-      newItems[k] = items[i];
-      newSizes[k] = sizes[i];
-      newExpiries[k] = expiries[i];
-    }
-    items = newItems;
-    sizes = newSizes;
-    expiries = newExpiries;
-    head = 0;
-  }
-
-  private void addLast(Object item, long size, long expiresAt) {
-    if (count == items.length) grow();
-    int i = at(count);
-    items[i] = item;
-    sizes[i] = size;
-    expiries[i] = expiresAt;
-    count++;
-    bytes += size;
-  }
-
-  private void addFirst(Entry e) {
-    if (count == items.length) grow();
-    head = (head - 1) & (items.length - 1);
-    items[head] = e;
-    sizes[head] = e.size();
-    expiries[head] = e.expiresAt();
-    count++;
-    bytes += e.size();
-  }
-
-  /** Which items {@link #removeWhere} takes out, by position from the oldest. */
-  private interface Pick {
-    boolean test(int k);
+    return ring.item(k) instanceof Entry e && e.requeued();
   }
 
   /** Removes the items {@code pick} chooses, keeping the others' order; returns the removed. */
-  private List<Entry> removeWhere(Pick pick) {
+  private List<Entry> removeWhere(IntPredicate pick) {
     List<Entry> removed = new ArrayList<>(0);
-    int kept = 0;
-    int n = count;
-    for (int k = 0; k < n; k++) {
-      int i = at(k);
-      if (pick.test(k)) {
-        removed.add(entryAt(k));
-        bytes -= sizes[i];
-        continue;
-      }
-      int j = at(kept++);
-      items[j] = items[i];
-      sizes[j] = sizes[i];
-      expiries[j] = expiries[i];
-    }
-    for (int k = kept; k < n; k++) items[at(k)] = null;
-    count = kept;
+    ring.removeWhere(
+        pick,
+        k -> {
+          removed.add(entryAt(k));
+          bytes -= ring.first(k);
+        });
     return removed;
   }
 
@@ -183,27 +127,28 @@ final class OutboxQueue {
       // enough.
       int drop = 0;
       long freed = 0;
-      for (int k = 0; k < count; k++) {
+      for (int k = 0; k < ring.size(); k++) {
         if (fits(size, drop, freed)) break;
         if (requeuedAt(k)) continue;
         drop++;
-        freed += sizes[at(k)];
+        freed += ring.first(k);
       }
       if (!fits(size, drop, freed)) return FULL;
       int[] left = {drop};
       dropped = removeWhere(k -> left[0] > 0 && !requeuedAt(k) && left[0]-- > 0);
     }
     long expiresAt = ttlMs == 0 ? Long.MAX_VALUE : now + ttlMs;
-    addLast(
+    ring.addLast(
         tracker == null ? message : new Entry(message, size, expiresAt, tracker, false),
         size,
         expiresAt);
+    bytes += size;
     return dropped.isEmpty() ? QUEUED : new Offer(SendResult.QUEUED, dropped);
   }
 
   /** Whether {@code size} more bytes fit once {@code count} entries of {@code freed} bytes go. */
   private boolean fits(long size, int count, long freed) {
-    return this.count - count < policy.maxMessages() && bytes - freed + size <= policy.maxBytes();
+    return ring.size() - count < policy.maxMessages() && bytes - freed + size <= policy.maxBytes();
   }
 
   /**
@@ -211,25 +156,29 @@ final class OutboxQueue {
    * again before anything queued later. Limits do not apply: they were accepted already.
    */
   void requeueFirst(List<Entry> inOrder) {
-    for (int i = inOrder.size() - 1; i >= 0; i--) addFirst(inOrder.get(i).requeue());
+    for (int i = inOrder.size() - 1; i >= 0; i--) {
+      Entry e = inOrder.get(i).requeue();
+      ring.addFirst(e, e.size(), e.expiresAt());
+      bytes += e.size();
+    }
   }
 
   /** Removes the entry {@code tracker} waits on, if it is still queued. */
   boolean remove(SendTracker tracker) {
-    return !removeWhere(k -> items[at(k)] instanceof Entry e && e.tracker() == tracker).isEmpty();
+    return !removeWhere(k -> ring.item(k) instanceof Entry e && e.tracker() == tracker).isEmpty();
   }
 
   /** Removes and returns the entries whose time-to-live has passed at {@code now}. */
   List<Entry> removeExpired(long now) {
     if (nextExpiry() > now) return Collections.emptyList();
-    return removeWhere(k -> expiries[at(k)] <= now);
+    return removeWhere(k -> ring.second(k) <= now);
   }
 
   /** When the next entry expires, or {@link Long#MAX_VALUE}. */
   long nextExpiry() {
     if (ttlMs == 0) return Long.MAX_VALUE;
     long next = Long.MAX_VALUE;
-    for (int k = 0; k < count; k++) next = Math.min(next, expiries[at(k)]);
+    for (int k = 0; k < ring.size(); k++) next = Math.min(next, ring.second(k));
     return next;
   }
 
