@@ -374,13 +374,23 @@ final class CountingSocketFactory extends SocketFactory {
 
     @Override
     public void write(int b) throws IOException {
-      out.write(b);
+      activity.writeStarting();
+      try {
+        out.write(b);
+      } finally {
+        activity.writeEnded();
+      }
       activity.onWrite(1);
     }
 
     @Override
     public void write(byte[] b, int off, int len) throws IOException {
-      out.write(b, off, len);
+      activity.writeStarting();
+      try {
+        out.write(b, off, len);
+      } finally {
+        activity.writeEnded();
+      }
       activity.onWrite(len);
     }
   }

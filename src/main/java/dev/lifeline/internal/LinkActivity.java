@@ -25,6 +25,8 @@ public final class LinkActivity {
   private volatile long lastBulkReadAt = Long.MIN_VALUE;
   private volatile long bytesWritten;
   private volatile long reads; // read calls that returned bytes: "anything since" without clocks
+  private final java.util.concurrent.atomic.AtomicInteger writing =
+      new java.util.concurrent.atomic.AtomicInteger();
   private volatile @Nullable Runnable onWritten;
   private volatile @Nullable Runnable onNextRead;
 
@@ -61,6 +63,23 @@ public final class LinkActivity {
     bytesWritten += bytes;
     Runnable listener = onWritten;
     if (listener != null) listener.run();
+  }
+
+  /** A socket write begins: until it ends, its bytes are on their way (a write may block). */
+  void writeStarting() {
+    writing.incrementAndGet();
+  }
+
+  void writeEnded() {
+    writing.decrementAndGet();
+  }
+
+  /**
+   * Whether a socket write has begun and not returned (blocked, say, on a peer that stopped
+   * reading).
+   */
+  boolean writing() {
+    return writing.get() > 0;
   }
 
   /** How many reads have returned bytes so far; compare two values to learn of life between. */

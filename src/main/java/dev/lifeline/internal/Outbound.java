@@ -37,9 +37,10 @@ import org.slf4j.LoggerFactory;
  * has fallen to half the high-water mark (or far enough for its head): one trip to the scheduler
  * then moves many messages. OkHttp counts a frame out of its queue only after the socket wrote it,
  * and nothing is written after the last frame, so a drain that saw only that frame left looks again
- * after 1 ms, then at doubling delays up to {@value #RELOOK_LAST_MS} ms while nothing moves. Where
- * no bytes are counted (OkHttp made the socket itself, for a SOCKS proxy) the drain falls back to
- * looking every {@value #UNCOUNTED_POLL_MS} ms while anything waits.
+ * after 1 ms, then at doubling delays up to every {@value #RELOOK_LAST_MS} ms until it is counted
+ * out; not while a socket write is under way, whose end asks instead. Where no bytes are counted
+ * (OkHttp made the socket itself, for a SOCKS proxy) the drain falls back to looking every {@value
+ * #UNCOUNTED_POLL_MS} ms while anything waits.
  *
  * <p><b>A connection that ended</b> (see {@link #ended}) is cancelled before its messages are
  * settled, and settled {@value #ENDED_SETTLE_MS} ms later (sooner on close() or a give-up).
@@ -129,13 +130,13 @@ final class Outbound {
   // Read by the writer thread on every write: whether it should ask for a drain.
   private volatile boolean awaitsWritten; // a sender waits to hear its message was written
   private volatile long drainAtQueued = -1; // the outbox waits for OkHttp's queue to fall to this
-  private volatile boolean stalled; // the second looks gave up: a send looks once more
   private volatile boolean expiryArmed; // whether a timer waits for the next expiry
 
   // Loop-confined.
   private Disposable expiryTimer = Disposable.disposed();
   private Disposable lookAgain = Disposable.disposed();
   private Disposable settleTimer = Disposable.disposed();
+  private long settleArmed; // which arming of the settle timer counts (one already queued may run)
   private long relookMs; // the delay of the next second look
   private long relookQueued = -1; // OkHttp's queue when that look was armed
   private long relookBytes = -1; // and the bytes written by then
@@ -199,9 +200,7 @@ final class Outbound {
     }
     if (result == SendResult.QUEUED) {
       if (log.isTraceEnabled()) log.trace("{} QUEUED {}", host.name(), Link.describe(message));
-      // A drain arms the expiry timer; after the second looks gave up on a stalled writer, a
-      // send is the next event that can find the room it left.
-      if (first || stalled || (expiring && !expiryArmed)) requestDrain();
+      if (first || (expiring && !expiryArmed)) requestDrain(); // a drain arms the expiry timer
     } else {
       log.debug(
           "{} {}: {} ({} bytes)",
@@ -299,6 +298,7 @@ final class Outbound {
     long queued = lane.link.queueSize();
     long room = highWaterMark - queued;
     lane.knownRoom = room;
+    lane.lastQueueSize = queued;
     dropWritten(lane, queued);
     if (queued == 0) return true;
     if (knownSize >= 0) return knownSize <= room;
@@ -403,7 +403,7 @@ final class Outbound {
         // nothing is written after the last one: if only that one is left, look again shortly,
         // then less often, until OkHttp has counted it out.
         queued = lane.link.queueSize();
-        again = waits && queued <= at && queued < lane.lastQueueSize;
+        again = queued < lane.lastQueueSize && ((waits && queued <= at) || lane.awaited > 0);
         relook = !again && queued > 0 && queued <= lane.lastFrameSize;
       }
       nextExpiry = outbox.nextExpiry();
@@ -422,12 +422,14 @@ final class Outbound {
     }
     relookQueued = relook ? queued : -1;
     relookBytes = bytesOut;
-    stalled = relook && relookMs > RELOOK_LAST_MS && !poll;
     if (poll) {
       lookAgain = host.after(Duration.ofMillis(UNCOUNTED_POLL_MS), this::drainNow);
-    } else if (relook && relookMs <= RELOOK_LAST_MS) {
+    } else if (relook && !(activity != null && activity.writing())) {
+      // No write under way whose end would ask: OkHttp's writer has yet to count the frame out
+      // (held off the CPU, say). While a write is under way (blocked on a peer that stopped
+      // reading), its end asks instead, and nothing looks in between.
       lookAgain = host.after(Duration.ofMillis(relookMs), this::drainNow);
-      relookMs *= 2;
+      relookMs = Math.min(relookMs * 2, RELOOK_LAST_MS);
     }
     expiryTimer.dispose();
     expiryArmed = nextExpiry != Long.MAX_VALUE;
@@ -565,7 +567,13 @@ final class Outbound {
     if (!holds) return;
     lane.link.stopWriting();
     settleTimer.dispose();
-    settleTimer = host.after(Duration.ofMillis(ENDED_SETTLE_MS), this::settleEndedNow);
+    long armed = ++settleArmed;
+    settleTimer =
+        host.after(
+            Duration.ofMillis(ENDED_SETTLE_MS),
+            () -> {
+              if (armed == settleArmed) settleEndedNow();
+            });
   }
 
   private void settleEndedNow() {

@@ -78,7 +78,7 @@ class DrainTest {
   }
 
   @Test
-  void theSecondLooksStopWhileTheWriterIsStalledAndStartAgainWhenItWrites() {
+  void nothingLooksWhileTheWriterIsBlockedOnAPeerThatStoppedReadingAndItsWriteWakesTheDrain() {
     h.highWaterMark = 100;
     FakeWebSockets.FakeSocket fake = h.connected();
     fake.queueGrows = true;
@@ -86,13 +86,15 @@ class DrainTest {
     h.socket.send("b".repeat(90));
     h.advance(Duration.ZERO);
     bytesOut(fake, 30); // half the frame; then the peer stops reading
+    h.activity.writeStarting(); // and the next write blocks
+    h.advance(ofSeconds(1));
+    int asked = fake.queueSizeCalls;
     h.advance(ofSeconds(10));
-    int idle = h.scheduler.pendingTasks();
-    h.advance(ofSeconds(10));
-    assertThat(h.scheduler.pendingTasks()).as("no polling while nothing moves").isEqualTo(idle);
+    assertThat(fake.queueSizeCalls).as("no drain while nothing can move").isEqualTo(asked);
     assertThat(fake.sentTexts()).hasSize(1);
 
-    bytesOut(fake, 36); // the peer reads again: the rest of the frame leaves
+    h.activity.writeEnded(); // the peer reads again: the rest of the frame leaves
+    bytesOut(fake, 36);
     h.advance(Duration.ZERO);
     countedOut(fake, 60);
     h.advance(ofMillis(1));
@@ -201,7 +203,7 @@ class DrainTest {
   }
 
   @Test
-  void afterTheSecondLooksGaveUpOnAStalledWriterTheNextSendLooksAgain() {
+  void aWriterHeldOffTheCpuBeforeItCountsOutItsLastFrameIsWaitedFor() {
     h.highWaterMark = 100;
     FakeWebSockets.FakeSocket fake = h.connected();
     fake.queueGrows = true;
@@ -212,11 +214,22 @@ class DrainTest {
     bytesOut(fake, 36);
     countedOut(fake, 30);
     bytesOut(fake, 36);
-    h.advance(ofMillis(500)); // the writer is held off the CPU before it counts the frame out
+    h.advance(ofSeconds(5)); // the writer is held off the CPU before it counts the frame out
     countedOut(fake, 30);
-    assertThat(h.socket.send("e")).isEqualTo(SendResult.QUEUED);
+    h.advance(ofMillis(64));
+    assertThat(fake.sentTexts()).endsWith("b".repeat(90));
+  }
+
+  @Test
+  void aWrittenWaiterWhoseFrameIsCountedOutDuringTheDrainItWokeCompletes() {
+    FakeWebSockets.FakeSocket fake = h.connected();
+    fake.queueGrows = true;
+    TestObserver<Void> written = h.socket.sendWritten(Message.text("m")).test();
+    fake.afterQueueSizeCall = fake.queueSizeCalls + 1; // the drain's first look...
+    fake.afterQueueSize = () -> countedOut(fake, 1); // ...sees it queued; then it is counted out
+    bytesOut(fake, 7);
     h.advance(Duration.ZERO);
-    assertThat(fake.sentTexts()).endsWith("b".repeat(90), "e");
+    written.assertComplete();
   }
 
   @Test
