@@ -1,5 +1,6 @@
 package dev.lifeline.internal;
 
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.LongSupplier;
 import org.jspecify.annotations.Nullable;
 
@@ -25,8 +26,7 @@ public final class LinkActivity {
   private volatile long lastBulkReadAt = Long.MIN_VALUE;
   private volatile long bytesWritten;
   private volatile long reads; // read calls that returned bytes: "anything since" without clocks
-  private final java.util.concurrent.atomic.AtomicInteger writing =
-      new java.util.concurrent.atomic.AtomicInteger();
+  private final AtomicInteger writing = new AtomicInteger(); // socket writes under way
   private volatile @Nullable Runnable onWritten;
   private volatile @Nullable Runnable onNextRead;
 
